@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint lock clean
+
+install: $(STAMP)
+
+# Reinstalls only when the lock file changes.
+$(STAMP): requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	touch $(STAMP)
+
+run: install
+	$(BIN)/python -m config.launcher
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	DJANGO_SECRET_KEY=lint-only $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# Regenerate the pinned lock files from pyproject.toml's direct dependencies.
+lock:
+	rm -rf /tmp/clinic-lock && $(PYTHON) -m venv /tmp/clinic-lock
+	/tmp/clinic-lock/bin/pip install --quiet .
+	/tmp/clinic-lock/bin/pip freeze --exclude infusion-clinic > requirements.lock
+	/tmp/clinic-lock/bin/pip install --quiet ".[dev]"
+	/tmp/clinic-lock/bin/pip freeze --exclude infusion-clinic > requirements-dev.lock
+	rm -rf /tmp/clinic-lock build *.egg-info
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,71 @@
+"""Every read in the clinic app, scoped to the requesting user by construction.
+
+Staff see the clinics they belong to (a superuser sees all); a patient sees only themself.
+Anything outside that scope does not exist for the caller (404).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from clinic.models import AuditEvent, Chair, Clinic, Patient, Protocol, Role, User
+
+
+def clinic_ids_visible(*, user: User) -> QuerySet[Clinic] | None:
+    """The caller's clinics as a subquery, or None for "every clinic" (a superuser)."""
+    if user.is_superuser:
+        return None
+    return user.clinics.all()
+
+
+def clinic_list(*, user: User) -> QuerySet[Clinic]:
+    clinics = clinic_ids_visible(user=user)
+    if clinics is None:
+        return Clinic.objects.all()
+    return Clinic.objects.filter(pk__in=clinics.values("pk"))
+
+
+def clinic_get(*, user: User, clinic_id: object) -> Clinic:
+    return get_object_or_404(clinic_list(user=user), pk=clinic_id)
+
+
+def chair_list(*, user: User) -> QuerySet[Chair]:
+    return Chair.objects.filter(clinic__in=clinic_list(user=user)).select_related("clinic")
+
+
+def staff_list(*, user: User) -> QuerySet[User]:
+    staff = User.objects.exclude(role=Role.PATIENT).prefetch_related("clinics")
+    if user.is_superuser:
+        return staff
+    members = User.objects.filter(clinics__in=clinic_list(user=user)).values("pk")
+    return staff.filter(pk__in=members)
+
+
+def patient_list(*, user: User) -> QuerySet[Patient]:
+    if user.effective_role == Role.PATIENT:
+        return Patient.objects.filter(user=user)
+    return Patient.objects.filter(clinic__in=clinic_list(user=user))
+
+
+def patient_get(*, user: User, patient_id: object) -> Patient:
+    return get_object_or_404(patient_list(user=user), pk=patient_id)
+
+
+def protocol_list(*, user: User) -> QuerySet[Protocol]:
+    return Protocol.objects.filter(Q(clinic__isnull=True) | Q(clinic__in=clinic_list(user=user)))
+
+
+def protocol_get(*, user: User, protocol_id: object) -> Protocol:
+    return get_object_or_404(protocol_list(user=user), pk=protocol_id)
+
+
+def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
+    """Audit events about the caller's clinics: their patients, and their staff's actions."""
+    if user.is_superuser:
+        return AuditEvent.objects.all()
+    clinics = clinic_list(user=user)
+    members = User.objects.filter(clinics__in=clinics).values("pk")
+    return AuditEvent.objects.filter(
+        Q(patient__clinic__in=clinics) | Q(patient__isnull=True, actor__in=members)
+    )

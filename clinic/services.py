@@ -1,0 +1,375 @@
+"""Every write in the clinic app. Entry points own their transaction (durable) and audit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+
+from clinic.models import (
+    IV_INFUSION_MINUTES,
+    AuditAction,
+    AuditEvent,
+    AuthToken,
+    Chair,
+    Channel,
+    Clinic,
+    LoginFailure,
+    Patient,
+    Protocol,
+    Role,
+    Route,
+    User,
+)
+from clinic.thresholds import ThresholdError, validate_threshold_overrides
+from config.api.exceptions import ApplicationError
+from config.request_context import client_ip
+
+# --- Audit -------------------------------------------------------------------------------------
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: object = "",
+    patient: Patient | int | None = None,
+) -> None:
+    """One audit event. Runs inside the caller's transaction, so it lands with the change."""
+    audit_record_many(
+        actor=actor,
+        action=action,
+        entries=[(object_type, object_id, patient)],
+    )
+
+
+def audit_record_many(
+    *,
+    actor: User | None,
+    action: str,
+    entries: Iterable[tuple[str, object, Patient | int | None]],
+) -> None:
+    """Audit events for many objects in one INSERT (a page of a list is one query)."""
+    now = timezone.now()
+    ip = client_ip.get()
+    role = actor.effective_role if actor is not None else "system"
+    username = actor.get_username() if actor is not None else ""
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor,
+                actor_username=username,
+                role=role,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                patient_id=patient.pk if isinstance(patient, Patient) else patient,
+                at=now,
+                ip=ip,
+            )
+            for object_type, object_id, patient in entries
+        ]
+    )
+
+
+# --- Authentication ----------------------------------------------------------------------------
+
+
+def _hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def _login_locked_out(*, username: str, ip: str | None, now: datetime) -> bool:
+    since = now - settings.LOGIN_FAILURE_WINDOW
+    recent = LoginFailure.objects.filter(at__gte=since)
+    if recent.filter(username__iexact=username).count() >= settings.LOGIN_MAX_FAILURES_PER_USERNAME:
+        return True
+    return (
+        ip is not None
+        and recent.filter(ip=ip).count() >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS
+    )
+
+
+def auth_login(*, username: str, password: str) -> LoginResult:
+    """Check credentials and issue a token. Failed attempts are counted per username and per
+    address; past the limit every attempt is refused (429) until the window has passed, so a
+    guesser learns nothing even with the right password."""
+    ip = client_ip.get()
+    now = timezone.now()
+    if _login_locked_out(username=username, ip=ip, now=now):
+        raise ApplicationError(
+            "too_many_failed_logins",
+            "Too many failed logins. Try again later.",
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            extra={"retry_after_seconds": int(settings.LOGIN_FAILURE_WINDOW.total_seconds())},
+        )
+    user = authenticate(username=username, password=password)
+    if not isinstance(user, User):
+        with transaction.atomic(durable=True):
+            LoginFailure.objects.create(username=username[:150], ip=ip, at=now)
+            known = User.objects.filter(username=username).first()
+            audit_record(actor=known, action=AuditAction.LOGIN_FAILED, object_type="user",
+                         object_id=known.pk if known else "")
+        raise ApplicationError(
+            "invalid_credentials",
+            "The username or password is wrong.",
+            status=status.HTTP_401_UNAUTHORIZED,
+        )
+    raw = secrets.token_urlsafe(32)
+    expires_at = now + settings.AUTH_TOKEN_LIFETIME
+    with transaction.atomic(durable=True):
+        AuthToken.objects.create(
+            user=user, key_hash=_hash_token(raw), created_at=now, last_used_at=now, expires_at=expires_at
+        )
+        User.objects.filter(pk=user.pk).update(last_login=now)
+        audit_record(actor=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk)
+    return LoginResult(token=raw, expires_at=expires_at, user=user)
+
+
+# Refresh last_used_at at most this often: a write on every request would cost more than the
+# idle timeout's precision is worth.
+_TOKEN_TOUCH_INTERVAL_SECONDS = 60
+
+
+def auth_token_resolve(*, raw_token: str) -> AuthToken | None:
+    """The live token for a raw bearer value, or None if unknown, revoked, idle or expired."""
+    now = timezone.now()
+    token = (
+        AuthToken.objects.select_related("user")
+        .filter(key_hash=_hash_token(raw_token), revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if token.last_used_at + settings.AUTH_TOKEN_IDLE_TIMEOUT <= now:
+        return None
+    if (now - token.last_used_at).total_seconds() >= _TOKEN_TOUCH_INTERVAL_SECONDS:
+        AuthToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+@transaction.atomic(durable=True)
+def auth_logout(*, token: AuthToken) -> None:
+    AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit_record(actor=token.user, action=AuditAction.LOGOUT, object_type="user", object_id=token.user_id)
+
+
+def auth_tokens_purge_expired() -> int:
+    """Delete tokens and login failures nobody can use any more. Neither is clinical data;
+    logins and logouts stay in the audit trail."""
+    now = timezone.now()
+    idle_cutoff = now - settings.AUTH_TOKEN_IDLE_TIMEOUT
+    deleted, _ = AuthToken.objects.filter(
+        Q(expires_at__lte=now) | Q(revoked_at__isnull=False) | Q(last_used_at__lte=idle_cutoff)
+    ).delete()
+    LoginFailure.objects.filter(at__lt=now - settings.LOGIN_FAILURE_WINDOW).delete()
+    return deleted
+
+
+# --- Clinic set-up -----------------------------------------------------------------------------
+
+
+def _require_clinic_access(*, actor: User, clinic: Clinic) -> None:
+    if not actor.is_superuser and not actor.clinics.filter(pk=clinic.pk).exists():
+        raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
+
+
+@transaction.atomic(durable=True)
+def clinic_create(
+    *,
+    actor: User,
+    name: str,
+    timezone_name: str,
+    opening_time: time,
+    closing_time: time,
+    open_weekdays: Sequence[int],
+    nurse_concurrent_patient_limit: int = 2,
+) -> Clinic:
+    clinic = Clinic(
+        name=name,
+        timezone=timezone_name,
+        opening_time=opening_time,
+        closing_time=closing_time,
+        open_weekdays=sorted(set(open_weekdays)),
+        nurse_concurrent_patient_limit=nurse_concurrent_patient_limit,
+    )
+    if clinic.opening_time >= clinic.closing_time:
+        raise ValidationError({"closing_time": ["Must be after the opening time."]})
+    clinic.full_clean()
+    clinic.save()
+    if not actor.is_superuser:
+        actor.clinics.add(clinic)  # the admin who opens a clinic runs it
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type="clinic", object_id=clinic.pk)
+    return clinic
+
+
+@transaction.atomic(durable=True)
+def chair_create(*, actor: User, clinic: Clinic, name: str) -> Chair:
+    _require_clinic_access(actor=actor, clinic=clinic)
+    if Chair.objects.filter(clinic=clinic, name=name).exists():
+        raise ValidationError({"name": ["This clinic already has a chair with this name."]})
+    chair = Chair.objects.create(clinic=clinic, name=name)
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type="chair", object_id=chair.pk)
+    return chair
+
+
+@transaction.atomic(durable=True)
+def staff_create(
+    *,
+    actor: User,
+    username: str,
+    password: str,
+    role: str,
+    clinics: Sequence[Clinic],
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+) -> User:
+    if role == Role.PATIENT:
+        raise ValidationError({"role": ["Patients are not staff."]})
+    if not clinics:
+        raise ValidationError({"clinics": ["Staff belong to at least one clinic."]})
+    for clinic in clinics:
+        _require_clinic_access(actor=actor, clinic=clinic)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": ["This username is taken."]})
+    user = User(
+        username=username,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        is_staff=role == Role.ADMIN,  # clinic admins may use the Django admin
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.clinics.set(clinics)
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type="user", object_id=user.pk)
+    return user
+
+
+@transaction.atomic(durable=True)
+def patient_create(
+    *,
+    actor: User,
+    clinic: Clinic,
+    first_name: str,
+    last_name: str,
+    date_of_birth: Any,
+    weight_kg: Decimal,
+    email: str = "",
+    phone: str = "",
+    preferred_channel: str = Channel.SMS,
+    sms_opt_in: bool = True,
+    email_opt_in: bool = True,
+    contraindications: Sequence[str] = (),
+) -> Patient:
+    _require_clinic_access(actor=actor, clinic=clinic)
+    if date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": ["Must not be in the future."]})
+    if preferred_channel == Channel.SMS and not phone:
+        raise ValidationError({"phone": ["Required when the preferred channel is SMS."]})
+    if preferred_channel == Channel.EMAIL and not email:
+        raise ValidationError({"email": ["Required when the preferred channel is e-mail."]})
+    patient = Patient(
+        clinic=clinic,
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        weight_kg=weight_kg,
+        email=email,
+        phone=phone,
+        preferred_channel=preferred_channel,
+        sms_opt_in=sms_opt_in,
+        email_opt_in=email_opt_in,
+        contraindications=sorted(set(contraindications)),
+        created_by=actor,
+    )
+    patient.full_clean()
+    patient.save()
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, object_type="patient", object_id=patient.pk, patient=patient
+    )
+    return patient
+
+
+@transaction.atomic(durable=True)
+def protocol_create(
+    *,
+    actor: User,
+    clinic: Clinic | None,
+    name: str,
+    route: str,
+    dose_mg_per_kg: Decimal,
+    infusion_minutes: int,
+    prep_minutes: int,
+    recovery_minutes: int,
+    vitals_interval_minutes: int,
+    thresholds: dict[str, Any],
+) -> Protocol:
+    if clinic is None:
+        clinics = list(actor.clinics.all())
+        if actor.is_superuser:
+            clinic = None  # a superuser's protocol without a clinic is offered to every clinic
+        elif len(clinics) == 1:
+            clinic = clinics[0]
+        else:
+            raise ValidationError({"clinic": ["Say which of your clinics this protocol is for."]})
+    if clinic is not None:
+        _require_clinic_access(actor=actor, clinic=clinic)
+    low, high = IV_INFUSION_MINUTES
+    if route == Route.IV and not low <= infusion_minutes <= high:
+        raise ValidationError(
+            {"infusion_minutes": [f"An IV infusion runs {low} to {high} minutes (CLINICAL.md)."]}
+        )
+    try:
+        validate_threshold_overrides(thresholds)
+    except ThresholdError as exc:
+        raise ValidationError({"thresholds": [f"{path}: {'; '.join(msgs)}" for path, msgs in exc.errors.items()]}) from exc
+    if Protocol.objects.filter(clinic=clinic, name=name).exists():
+        raise ValidationError({"name": ["A protocol with this name exists."]})
+    protocol = Protocol(
+        clinic=clinic,
+        name=name,
+        route=route,
+        dose_mg_per_kg=dose_mg_per_kg,
+        infusion_minutes=infusion_minutes,
+        prep_minutes=prep_minutes,
+        recovery_minutes=recovery_minutes,
+        vitals_interval_minutes=vitals_interval_minutes,
+        thresholds=thresholds,
+        created_by=actor,
+    )
+    protocol.full_clean()
+    protocol.save()
+    audit_record(actor=actor, action=AuditAction.CREATE, object_type="protocol", object_id=protocol.pk)
+    return protocol

@@ -1,0 +1,51 @@
+"""Liveness (/healthz: the process answers) and readiness (/readyz: database and broker)."""
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from config.celery_app import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        logger.warning("readiness: database unreachable", exc_info=True)
+        return False
+
+
+def _broker_ok() -> bool:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        logger.warning("readiness: broker unreachable", exc_info=True)
+        return False
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": "ok" if _database_ok() else "down",
+        "broker": "ok" if _broker_ok() else "down",
+    }
+    down = [name for name, state in checks.items() if state != "ok"]
+    if down:
+        return JsonResponse(
+            {"code": "not_ready", "message": f"Not ready: {', '.join(down)} down.", "checks": checks},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "checks": checks})

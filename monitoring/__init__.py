@@ -1,0 +1,1 @@
+"""What happens: vital readings, alerts, the rules engine and questionnaires."""

@@ -1,0 +1,1 @@
+"""Monitoring models: vital readings, alerts and questionnaires (see the monitoring issue)."""

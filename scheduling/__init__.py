@@ -1,0 +1,1 @@
+"""When: infusion sessions (booking and lifecycle), series, availability and reminders."""

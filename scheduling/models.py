@@ -1,0 +1,1 @@
+"""Scheduling models: infusion sessions and series (see the scheduling issue)."""

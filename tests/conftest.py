@@ -1,0 +1,165 @@
+"""Shared fixtures: people and places, authenticated API clients, and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from clinic import services
+from clinic.models import Clinic, Role, User
+from config.celery_app import app as celery_app
+from tests.factories import TEST_PASSWORD, ClinicFactory, UserFactory
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 at production strength costs ~0.3 s a login; tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def clinic(db: None) -> Clinic:
+    return ClinicFactory(name="Home Clinic")
+
+
+@pytest.fixture
+def other_clinic(db: None) -> Clinic:
+    return ClinicFactory(name="Other Clinic")
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(role: str = Role.NURSE, clinics: list[Clinic] | None = None, **kwargs: Any) -> User:
+        user: User = UserFactory(role=role, clinics=clinics or [], **kwargs)
+        return user
+
+    return make
+
+
+def client_for(user: User) -> APIClient:
+    """An API client holding a real bearer token, obtained through the login service."""
+    result = services.auth_login(username=user.username, password=TEST_PASSWORD)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {result.token}")
+    return client
+
+
+@pytest.fixture
+def api_as(make_user: Callable[..., User], clinic: Clinic) -> Callable[..., APIClient]:
+    """api_as("nurse") -> a client logged in as a new nurse of `clinic`."""
+
+    def make(role: str, clinics: list[Clinic] | None = None, **kwargs: Any) -> APIClient:
+        if role == "superuser":
+            user = make_user(role=Role.ADMIN, is_superuser=True, is_staff=True, **kwargs)
+        else:
+            user = make_user(role=role, clinics=[clinic] if clinics is None else clinics, **kwargs)
+        api = client_for(user)
+        api.user = user  # type: ignore[attr-defined]
+        return api
+
+    return make
+
+
+# --- A real Celery worker ---------------------------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, process: subprocess.Popen[str], queue: str) -> None:
+        self.process = process
+        self.queue = queue
+        self.lines: list[str] = []
+
+    def follow(self) -> None:
+        assert self.process.stdout is not None
+        for line in iter(self.process.stdout.readline, ""):
+            self.lines.append(line)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(" ready." in line for line in self.lines):
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("Celery worker did not start:\n" + "".join(self.lines[-50:]))
+
+
+def test_database_url() -> str:
+    params = connection.settings_dict
+    host = params["HOST"] or "localhost"
+    port = params["PORT"] or "5432"
+    password = params["PASSWORD"] or ""
+    return f"postgres://{params['USER']}:{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_queue() -> str:
+    """A queue of this test run's own, so that no other worker on the machine takes its tasks."""
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    celery_app.conf.task_default_queue = queue
+    return queue
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None, django_db_blocker: Any, celery_queue: str
+) -> Iterator[WorkerProcess]:
+    """A real `celery worker` process on the test database and the test Redis."""
+    with django_db_blocker.unblock():
+        database_url = test_database_url()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        CELERY_BROKER_URL=celery_app.conf.broker_url,
+        CELERY_TASK_DEFAULT_QUEUE=celery_queue,
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"), "-A", "config", "worker",
+            "--queues", celery_queue, "--concurrency", "2", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--hostname", f"{celery_queue}@%h",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    worker = WorkerProcess(process, celery_queue)
+    threading.Thread(target=worker.follow, daemon=True).start()
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15, interval: float = 0.1) -> Any:
+    """Poll until predicate() is truthy; return its value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

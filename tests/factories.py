@@ -1,0 +1,75 @@
+"""factory_boy factories for every model the tests build."""
+
+from datetime import date, time
+from decimal import Decimal
+
+import factory
+
+from clinic.models import Chair, Channel, Clinic, Patient, Protocol, Role, Route, User
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    timezone = "America/New_York"
+    opening_time = time(8, 0)
+    closing_time = time(18, 0)
+    open_weekdays = factory.LazyFunction(lambda: [0, 1, 2, 3, 4])
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.NURSE
+    first_name = "Pat"
+    last_name = "Staff"
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def clinics(self, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.clinics.set(extracted)
+        self.save()
+
+
+class ChairFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Chair
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"Chair {n}")
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    clinic = factory.SubFactory(ClinicFactory)
+    first_name = factory.Sequence(lambda n: f"First{n}")
+    last_name = factory.Sequence(lambda n: f"Last{n}")
+    date_of_birth = date(1980, 1, 1)
+    weight_kg = Decimal("70.0")
+    phone = "+15551234567"
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    preferred_channel = Channel.SMS
+
+
+class ProtocolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Protocol
+
+    clinic = factory.SubFactory(ClinicFactory)
+    name = factory.Sequence(lambda n: f"IV ketamine {n}")
+    route = Route.IV
+    dose_mg_per_kg = Decimal("0.500")
+    infusion_minutes = 40
+    prep_minutes = 15
+    recovery_minutes = 30
+    vitals_interval_minutes = 15
