@@ -12,10 +12,12 @@ from clinic.models import AuditEvent, Chair, Clinic, Patient, Protocol, User
 
 def _is_clinic_admin(request: HttpRequest) -> bool:
     user = request.user
-    return bool(user.is_active and user.is_staff and getattr(user, "effective_role", None) == "admin")
+    return bool(
+        user.is_active and user.is_staff and getattr(user, "effective_role", None) == "admin"
+    )
 
 
-class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RoleAdmin(admin.ModelAdmin):
     """Clinic admins (role admin, is_staff) manage set-up without per-model permissions."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -32,7 +34,7 @@ class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 class ClinicScopedAdmin(RoleAdmin):
-    """Limits the changelist and the clinic choices to the admin's clinics (a superuser sees all)."""
+    """Limits rows and clinic choices to the admin's clinics (a superuser sees all)."""
 
     clinic_path = "clinic"
 
@@ -67,7 +69,12 @@ class PatientAdmin(ClinicScopedAdmin):
     list_display = ["last_name", "first_name", "clinic", "preferred_channel", "created_at"]
     list_filter = ["clinic", "preferred_channel"]
     search_fields = ["last_name", "first_name", "email"]
-    readonly_fields = ["created_at", "created_by", "contraindications_reviewed_at", "contraindications_reviewed_by"]
+    readonly_fields = [
+        "created_at",
+        "created_by",
+        "contraindications_reviewed_at",
+        "contraindications_reviewed_by",
+    ]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # clinical records are never deleted
@@ -88,7 +95,7 @@ class ProtocolAdmin(ClinicScopedAdmin):
 
 
 @admin.register(User)
-class StaffAdmin(RoleAdmin, UserAdmin):  # type: ignore[misc]
+class StaffAdmin(RoleAdmin, UserAdmin):
     list_display = ["username", "role", "first_name", "last_name", "is_active"]
     list_filter = ["role", "is_active"]
     fieldsets = (*UserAdmin.fieldsets, ("Clinic", {"fields": ("role", "phone", "clinics")}))  # type: ignore[misc]
@@ -109,7 +116,16 @@ class StaffAdmin(RoleAdmin, UserAdmin):  # type: ignore[misc]
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(RoleAdmin):
-    list_display = ["at", "actor_username", "role", "action", "object_type", "object_id", "patient", "ip"]
+    list_display = [
+        "at",
+        "actor_username",
+        "role",
+        "action",
+        "object_type",
+        "object_id",
+        "patient",
+        "ip",
+    ]
     list_filter = ["action", "object_type"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from clinic import selectors, services
 from clinic.models import (
     AuditAction,
     AuditEvent,
+    AuthToken,
     Chair,
     Channel,
     Clinic,
@@ -34,6 +36,15 @@ from config.api.fields import ScopedPrimaryKeyRelatedField
 from config.api.pagination import paginated_response
 from config.api.schema import ERROR_RESPONSES
 
+
+def caller(request: Request) -> User:
+    """The authenticated user (HasRole has already refused anonymous callers)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
+
+
 ALL_STAFF = {Role.ADMIN, Role.SCHEDULER, Role.NURSE, Role.CLINICIAN}
 EVERYONE = ALL_STAFF | {Role.PATIENT}
 
@@ -41,18 +52,18 @@ EVERYONE = ALL_STAFF | {Role.PATIENT}
 # --- Auth -------------------------------------------------------------------------------------
 
 
-class LoginInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LoginInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False)
 
 
-class LoginUserSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LoginUserSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class LoginOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LoginOutputSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     idle_timeout_seconds = serializers.IntegerField()
@@ -86,16 +97,21 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     allowed_roles = {"POST": EVERYONE}
 
-    @extend_schema(operation_id="auth_logout", request=None, responses={204: None, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="auth_logout", request=None, responses={204: None, **ERROR_RESPONSES}
+    )
     def post(self, request: Request) -> Response:
-        services.auth_logout(token=request.auth)
+        token = request.auth
+        if not isinstance(token, AuthToken):
+            raise NotAuthenticated()
+        services.auth_logout(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Clinics and chairs -----------------------------------------------------------------------
 
 
-class ClinicInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ClinicInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     timezone = serializers.CharField(max_length=64, validators=[validate_timezone])
     opening_time = serializers.TimeField()
@@ -108,7 +124,7 @@ class ClinicInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class ClinicOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ClinicOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clinic
         fields = [
@@ -126,12 +142,15 @@ class ClinicOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-
 class ClinicListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN}}
 
-    @extend_schema(operation_id="clinics_list", responses={200: ClinicOutputSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="clinics_list",
+        responses={200: ClinicOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         response, _ = paginated_response(
             request=request,
             view=self,
-            queryset=selectors.clinic_list(user=request.user),
+            queryset=selectors.clinic_list(user=caller(request)),
             serializer_class=ClinicOutputSerializer,
         )
         return response
@@ -146,7 +165,7 @@ class ClinicListApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         clinic = services.clinic_create(
-            actor=request.user, timezone_name=values.pop("timezone"), **values
+            actor=caller(request), timezone_name=values.pop("timezone"), **values
         )
         return Response(ClinicOutputSerializer(clinic).data, status=status.HTTP_201_CREATED)
 
@@ -154,24 +173,26 @@ class ClinicListApi(APIView):
 class ClinicDetailApi(APIView):
     allowed_roles = {"GET": ALL_STAFF}
 
-    @extend_schema(operation_id="clinics_retrieve", responses={200: ClinicOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="clinics_retrieve", responses={200: ClinicOutputSerializer, **ERROR_RESPONSES}
+    )
     def get(self, request: Request, clinic_id: int) -> Response:
-        clinic = selectors.clinic_get(user=request.user, clinic_id=clinic_id)
+        clinic = selectors.clinic_get(user=caller(request), clinic_id=clinic_id)
         return Response(ClinicOutputSerializer(clinic).data)
 
 
-class ChairInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ChairInputSerializer(serializers.Serializer):
     clinic = ScopedPrimaryKeyRelatedField(selector=selectors.clinic_list)
     name = serializers.CharField(max_length=100)
 
 
-class ChairOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ChairOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Chair
         fields = ["id", "clinic", "name", "is_active"]
 
 
-class ChairFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ChairFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(required=False, min_value=1)
 
 
@@ -186,7 +207,7 @@ class ChairListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = ChairFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        chairs = selectors.chair_list(user=request.user)
+        chairs = selectors.chair_list(user=caller(request))
         if "clinic" in filters.validated_data:
             chairs = chairs.filter(clinic_id=filters.validated_data["clinic"])
         response, _ = paginated_response(
@@ -202,14 +223,14 @@ class ChairListApi(APIView):
     def post(self, request: Request) -> Response:
         data = ChairInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        chair = services.chair_create(actor=request.user, **data.validated_data)
+        chair = services.chair_create(actor=caller(request), **data.validated_data)
         return Response(ChairOutputSerializer(chair).data, status=status.HTTP_201_CREATED)
 
 
 # --- Staff ------------------------------------------------------------------------------------
 
 
-class StaffInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StaffInputSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     role = serializers.ChoiceField(choices=sorted(ALL_STAFF))
@@ -224,23 +245,36 @@ class StaffInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class StaffOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class StaffOutputSerializer(serializers.ModelSerializer):
     role = serializers.CharField(source="effective_role")
 
     class Meta:
         model = User
-        fields = ["id", "username", "role", "clinics", "first_name", "last_name", "email", "phone", "is_active"]
+        fields = [
+            "id",
+            "username",
+            "role",
+            "clinics",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "is_active",
+        ]
 
 
 class StaffListApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}, "POST": {Role.ADMIN}}
 
-    @extend_schema(operation_id="staff_list", responses={200: StaffOutputSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="staff_list",
+        responses={200: StaffOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         response, _ = paginated_response(
             request=request,
             view=self,
-            queryset=selectors.staff_list(user=request.user),
+            queryset=selectors.staff_list(user=caller(request)),
             serializer_class=StaffOutputSerializer,
         )
         return response
@@ -253,14 +287,14 @@ class StaffListApi(APIView):
     def post(self, request: Request) -> Response:
         data = StaffInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        user = services.staff_create(actor=request.user, **data.validated_data)
+        user = services.staff_create(actor=caller(request), **data.validated_data)
         return Response(StaffOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 # --- Patients ---------------------------------------------------------------------------------
 
 
-class PatientInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PatientInputSerializer(serializers.Serializer):
     clinic = ScopedPrimaryKeyRelatedField(selector=selectors.clinic_list)
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
@@ -283,7 +317,7 @@ class PatientInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class PatientOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class PatientOutputSerializer(serializers.ModelSerializer):
     contraindications_unreviewed = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -308,7 +342,7 @@ class PatientOutputSerializer(serializers.ModelSerializer):  # type: ignore[type
         ]
 
 
-class PatientFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PatientFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(required=False, min_value=1)
     search = serializers.CharField(required=False, max_length=100)
 
@@ -324,7 +358,7 @@ class PatientListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = PatientFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        patients = selectors.patient_list(user=request.user)
+        patients = selectors.patient_list(user=caller(request))
         if "clinic" in filters.validated_data:
             patients = patients.filter(clinic_id=filters.validated_data["clinic"])
         if "search" in filters.validated_data:
@@ -336,7 +370,7 @@ class PatientListApi(APIView):
             request=request, view=self, queryset=patients, serializer_class=PatientOutputSerializer
         )
         services.audit_record_many(
-            actor=request.user,
+            actor=caller(request),
             action=AuditAction.READ,
             entries=[("patient", patient.pk, patient.pk) for patient in page],
         )
@@ -350,19 +384,25 @@ class PatientListApi(APIView):
     def post(self, request: Request) -> Response:
         data = PatientInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        patient = services.patient_create(actor=request.user, **data.validated_data)
+        patient = services.patient_create(actor=caller(request), **data.validated_data)
         return Response(PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
 class PatientDetailApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(operation_id="patients_retrieve", responses={200: PatientOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="patients_retrieve",
+        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
+    )
     def get(self, request: Request, patient_id: int) -> Response:
-        patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+        patient = selectors.patient_get(user=caller(request), patient_id=patient_id)
         services.audit_record(
-            actor=request.user, action=AuditAction.READ, object_type="patient",
-            object_id=patient.pk, patient=patient,
+            actor=caller(request),
+            action=AuditAction.READ,
+            object_type="patient",
+            object_id=patient.pk,
+            patient=patient,
         )
         return Response(PatientOutputSerializer(patient).data)
 
@@ -370,7 +410,7 @@ class PatientDetailApi(APIView):
 # --- Protocols --------------------------------------------------------------------------------
 
 
-class ProtocolInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProtocolInputSerializer(serializers.Serializer):
     clinic = ScopedPrimaryKeyRelatedField(
         selector=selectors.clinic_list, required=False, allow_null=True, default=None
     )
@@ -386,7 +426,7 @@ class ProtocolInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     thresholds = serializers.DictField(required=False, default=dict)
 
 
-class ProtocolOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ProtocolOutputSerializer(serializers.ModelSerializer):
     threshold_overrides = serializers.JSONField(source="thresholds")
     thresholds = serializers.SerializerMethodField()
 
@@ -416,12 +456,15 @@ class ProtocolOutputSerializer(serializers.ModelSerializer):  # type: ignore[typ
 class ProtocolListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN, Role.CLINICIAN}}
 
-    @extend_schema(operation_id="protocols_list", responses={200: ProtocolOutputSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="protocols_list",
+        responses={200: ProtocolOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
     def get(self, request: Request) -> Response:
         response, _ = paginated_response(
             request=request,
             view=self,
-            queryset=selectors.protocol_list(user=request.user),
+            queryset=selectors.protocol_list(user=caller(request)),
             serializer_class=ProtocolOutputSerializer,
         )
         return response
@@ -434,29 +477,42 @@ class ProtocolListApi(APIView):
     def post(self, request: Request) -> Response:
         data = ProtocolInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        protocol = services.protocol_create(actor=request.user, **data.validated_data)
+        protocol = services.protocol_create(actor=caller(request), **data.validated_data)
         return Response(ProtocolOutputSerializer(protocol).data, status=status.HTTP_201_CREATED)
 
 
 class ProtocolDetailApi(APIView):
     allowed_roles = {"GET": ALL_STAFF}
 
-    @extend_schema(operation_id="protocols_retrieve", responses={200: ProtocolOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="protocols_retrieve",
+        responses={200: ProtocolOutputSerializer, **ERROR_RESPONSES},
+    )
     def get(self, request: Request, protocol_id: int) -> Response:
-        protocol = selectors.protocol_get(user=request.user, protocol_id=protocol_id)
+        protocol = selectors.protocol_get(user=caller(request), protocol_id=protocol_id)
         return Response(ProtocolOutputSerializer(protocol).data)
 
 
 # --- Audit ------------------------------------------------------------------------------------
 
 
-class AuditEventOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class AuditEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "actor", "role", "action", "object_type", "object_id", "patient", "at", "ip"]
+        fields = [
+            "id",
+            "actor",
+            "role",
+            "action",
+            "object_type",
+            "object_id",
+            "patient",
+            "at",
+            "ip",
+        ]
 
 
-class AuditEventFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AuditEventFilterSerializer(serializers.Serializer):
     patient = serializers.IntegerField(required=False, min_value=1)
 
 
@@ -471,7 +527,7 @@ class AuditEventListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = AuditEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        events = selectors.audit_event_list(user=request.user)
+        events = selectors.audit_event_list(user=caller(request))
         if "patient" in filters.validated_data:
             events = events.filter(patient_id=filters.validated_data["patient"])
         response, _ = paginated_response(

@@ -45,7 +45,9 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
     opening_time = models.TimeField(default=time(8, 0))
     closing_time = models.TimeField(default=time(18, 0))
-    open_weekdays = ArrayField(models.PositiveSmallIntegerField(), size=7, default=default_open_weekdays)
+    open_weekdays = ArrayField(
+        models.PositiveSmallIntegerField(), size=7, default=default_open_weekdays
+    )
     nurse_concurrent_patient_limit = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(20)]
     )
@@ -54,7 +56,8 @@ class Clinic(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(opening_time__lt=F("closing_time")), name="clinic_opens_before_it_closes"
+                condition=Q(opening_time__lt=F("closing_time")),
+                name="clinic_opens_before_it_closes",
             ),
             models.CheckConstraint(
                 condition=Q(open_weekdays__contained_by=list(WEEKDAYS)),
@@ -79,9 +82,7 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="user_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
         ]
 
     @property
@@ -163,7 +164,8 @@ class Patient(models.Model):
         indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(weight_kg__gte=20) & Q(weight_kg__lte=400), name="patient_weight_plausible"
+                condition=Q(weight_kg__gte=20) & Q(weight_kg__lte=400),
+                name="patient_weight_plausible",
             ),
             models.CheckConstraint(
                 condition=~Q(preferred_channel=Channel.SMS, phone="")
@@ -224,11 +226,16 @@ class Protocol(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["clinic", "name"], name="protocol_name_unique_in_clinic", nulls_distinct=False
+                fields=["clinic", "name"],
+                name="protocol_name_unique_in_clinic",
+                nulls_distinct=False,
             ),
             models.CheckConstraint(
                 condition=~Q(route=Route.IV)
-                | Q(infusion_minutes__gte=IV_INFUSION_MINUTES[0], infusion_minutes__lte=IV_INFUSION_MINUTES[1]),
+                | Q(
+                    infusion_minutes__gte=IV_INFUSION_MINUTES[0],
+                    infusion_minutes__lte=IV_INFUSION_MINUTES[1],
+                ),
                 name="protocol_iv_infusion_40_to_60_minutes",
             ),
             models.CheckConstraint(
@@ -242,7 +249,9 @@ class Protocol(models.Model):
                 condition=Q(infusion_minutes__gte=1, infusion_minutes__lte=240),
                 name="protocol_infusion_minutes_bounded",
             ),
-            models.CheckConstraint(condition=Q(dose_mg_per_kg__gt=0), name="protocol_dose_positive"),
+            models.CheckConstraint(
+                condition=Q(dose_mg_per_kg__gt=0), name="protocol_dose_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -266,6 +275,9 @@ class AuthToken(models.Model):
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]
 
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
 
 class LoginFailure(models.Model):
     """One failed login, counted per username and per address for lockout."""
@@ -279,6 +291,9 @@ class LoginFailure(models.Model):
             models.Index(fields=["username", "at"]),
             models.Index(fields=["ip", "at"]),
         ]
+
+    def __str__(self) -> str:
+        return f"failed login for {self.username} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class AuditAction(models.TextChoices):
@@ -311,3 +326,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["patient", "at"]),
             models.Index(fields=["at"]),
         ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.actor_username or 'system'} {self.action} {self.object_type} {self.object_id}"
+        )

@@ -106,8 +106,7 @@ def _login_locked_out(*, username: str, ip: str | None, now: datetime) -> bool:
     if recent.filter(username__iexact=username).count() >= settings.LOGIN_MAX_FAILURES_PER_USERNAME:
         return True
     return (
-        ip is not None
-        and recent.filter(ip=ip).count() >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS
+        ip is not None and recent.filter(ip=ip).count() >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS
     )
 
 
@@ -129,8 +128,12 @@ def auth_login(*, username: str, password: str) -> LoginResult:
         with transaction.atomic(durable=True):
             LoginFailure.objects.create(username=username[:150], ip=ip, at=now)
             known = User.objects.filter(username=username).first()
-            audit_record(actor=known, action=AuditAction.LOGIN_FAILED, object_type="user",
-                         object_id=known.pk if known else "")
+            audit_record(
+                actor=known,
+                action=AuditAction.LOGIN_FAILED,
+                object_type="user",
+                object_id=known.pk if known else "",
+            )
         raise ApplicationError(
             "invalid_credentials",
             "The username or password is wrong.",
@@ -140,7 +143,11 @@ def auth_login(*, username: str, password: str) -> LoginResult:
     expires_at = now + settings.AUTH_TOKEN_LIFETIME
     with transaction.atomic(durable=True):
         AuthToken.objects.create(
-            user=user, key_hash=_hash_token(raw), created_at=now, last_used_at=now, expires_at=expires_at
+            user=user,
+            key_hash=_hash_token(raw),
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
         )
         User.objects.filter(pk=user.pk).update(last_login=now)
         audit_record(actor=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk)
@@ -173,7 +180,9 @@ def auth_token_resolve(*, raw_token: str) -> AuthToken | None:
 @transaction.atomic(durable=True)
 def auth_logout(*, token: AuthToken) -> None:
     AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    audit_record(actor=token.user, action=AuditAction.LOGOUT, object_type="user", object_id=token.user_id)
+    audit_record(
+        actor=token.user, action=AuditAction.LOGOUT, object_type="user", object_id=token.user_id
+    )
 
 
 def auth_tokens_purge_expired() -> int:
@@ -317,7 +326,11 @@ def patient_create(
     patient.full_clean()
     patient.save()
     audit_record(
-        actor=actor, action=AuditAction.CREATE, object_type="patient", object_id=patient.pk, patient=patient
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="patient",
+        object_id=patient.pk,
+        patient=patient,
     )
     return patient
 
@@ -354,7 +367,9 @@ def protocol_create(
     try:
         validate_threshold_overrides(thresholds)
     except ThresholdError as exc:
-        raise ValidationError({"thresholds": [f"{path}: {'; '.join(msgs)}" for path, msgs in exc.errors.items()]}) from exc
+        raise ValidationError(
+            {"thresholds": [f"{path}: {'; '.join(msgs)}" for path, msgs in exc.errors.items()]}
+        ) from exc
     if Protocol.objects.filter(clinic=clinic, name=name).exists():
         raise ValidationError({"name": ["A protocol with this name exists."]})
     protocol = Protocol(
@@ -371,5 +386,7 @@ def protocol_create(
     )
     protocol.full_clean()
     protocol.save()
-    audit_record(actor=actor, action=AuditAction.CREATE, object_type="protocol", object_id=protocol.pk)
+    audit_record(
+        actor=actor, action=AuditAction.CREATE, object_type="protocol", object_id=protocol.pk
+    )
     return protocol

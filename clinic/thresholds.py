@@ -97,7 +97,9 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _validate_tier(path: str, tier: Any, low: float, high: float, errors: dict[str, list[str]]) -> None:
+def _validate_tier(
+    path: str, tier: Any, low: float, high: float, errors: dict[str, list[str]]
+) -> None:
     if not isinstance(tier, dict) or not tier:
         errors[path] = ["Must be an object with at least one limit."]
         return
@@ -105,7 +107,10 @@ def _validate_tier(path: str, tier: Any, low: float, high: float, errors: dict[s
     if unknown:
         errors[path] = [f"Unknown comparison(s): {', '.join(sorted(unknown))}."]
         return
-    if sum(key in tier for key in UPPER_COMPARISONS) > 1 or sum(key in tier for key in LOWER_COMPARISONS) > 1:
+    if (
+        sum(key in tier for key in UPPER_COMPARISONS) > 1
+        or sum(key in tier for key in LOWER_COMPARISONS) > 1
+    ):
         errors[path] = ["At most one upper and one lower limit."]
         return
     for key, value in tier.items():
@@ -130,7 +135,9 @@ def _lower(tier: dict[str, Any]) -> Decimal | None:
     return None
 
 
-def _validate_positive_numbers(path: str, value: Any, keys: tuple[str, ...], errors: dict[str, list[str]]) -> None:
+def _validate_positive_numbers(
+    path: str, value: Any, keys: tuple[str, ...], errors: dict[str, list[str]]
+) -> None:
     if not isinstance(value, dict):
         errors[path] = ["Must be an object."]
         return
@@ -192,7 +199,11 @@ def validate_threshold_overrides(overrides: Any) -> dict[str, Any]:
         if unknown:
             errors["news2"] = [f"Unknown key(s): {', '.join(sorted(unknown))}."]
         for key in DEFAULT_NEWS2:
-            if key in news2 and not (isinstance(news2[key], int) and not isinstance(news2[key], bool) and 1 <= news2[key] <= 20):
+            if key in news2 and not (
+                isinstance(news2[key], int)
+                and not isinstance(news2[key], bool)
+                and 1 <= news2[key] <= 20
+            ):
                 errors[f"news2.{key}"] = ["Must be a whole number from 1 to 20."]
     else:
         errors["news2"] = ["Must be an object."]
@@ -204,15 +215,26 @@ def validate_threshold_overrides(overrides: Any) -> dict[str, Any]:
     merged = effective_thresholds(overrides)
     for parameter, tiers in merged["vitals"].items():
         warning, critical = tiers["warning"], tiers["critical"]
-        w_up, c_up, w_low, c_low = _upper(warning), _upper(critical), _lower(warning), _lower(critical)
+        w_up, c_up, w_low, c_low = (
+            _upper(warning),
+            _upper(critical),
+            _lower(warning),
+            _lower(critical),
+        )
         if w_up is not None and c_up is not None and c_up < w_up:
-            errors[f"vitals.{parameter}.critical"] = ["The critical upper limit is below the warning one."]
+            errors[f"vitals.{parameter}.critical"] = [
+                "The critical upper limit is below the warning one."
+            ]
         if w_low is not None and c_low is not None and c_low > w_low:
-            errors[f"vitals.{parameter}.critical"] = ["The critical lower limit is above the warning one."]
+            errors[f"vitals.{parameter}.critical"] = [
+                "The critical lower limit is above the warning one."
+            ]
         for tier_name, tier in tiers.items():
-            up, low = _upper(tier), _lower(tier)
-            if up is not None and low is not None and low >= up:
-                errors[f"vitals.{parameter}.{tier_name}"] = ["The lower limit must be below the upper one."]
+            upper, lower = _upper(tier), _lower(tier)
+            if upper is not None and lower is not None and lower >= upper:
+                errors[f"vitals.{parameter}.{tier_name}"] = [
+                    "The lower limit must be below the upper one."
+                ]
     gate = merged["news2"]
     if gate["critical_at_or_above"] < gate["warning_at_or_above"]:
         errors["news2"] = ["The critical score is below the warning score."]

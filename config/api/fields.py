@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """An id in a request body, resolved only among what the caller may see: an id outside
     their scope is as unknown as one that does not exist."""
 

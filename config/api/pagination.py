@@ -25,7 +25,7 @@ class CursorPagination(pagination.CursorPagination):
             raise ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )
-        return int(super().get_page_size(request) or self.page_size)
+        return int(raw) if raw is not None else int(self.page_size or 50)
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link()})
@@ -46,6 +46,6 @@ def paginated_response(
 ) -> tuple[Response, list[Any]]:
     """Paginate a queryset and serialize the page; also return the page's objects (for audit)."""
     paginator = CursorPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view) or []
+    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
     serializer = serializer_class(page, many=True, context={"request": request})
     return paginator.get_paginated_response(serializer.data), list(page)

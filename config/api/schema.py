@@ -4,14 +4,20 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    code = serializers.CharField(help_text="Stable snake_case error code.")
-    message = serializers.CharField(help_text="A human sentence.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Per-field messages, for validation errors only.",
-    )
+class ErrorSerializer(serializers.Serializer):
+    """The error body. Built in get_fields() because one of its keys is `fields`, the name of
+    the serializer's own attribute."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "code": serializers.CharField(help_text="Stable snake_case error code."),
+            "message": serializers.CharField(help_text="A human sentence."),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                required=False,
+                help_text="Per-field messages, for validation errors only.",
+            ),
+        }
 
 
 _error = OpenApiResponse(ErrorSerializer, description="Error (see API.md for the codes).")

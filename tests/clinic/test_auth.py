@@ -17,7 +17,9 @@ ME = "/api/v1/clinics/"  # any endpoint every staff role may read
 
 
 def login(client: APIClient, username: str, password: str = TEST_PASSWORD, ip: str = "10.0.0.1"):
-    return client.post(LOGIN, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip)
+    return client.post(
+        LOGIN, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip
+    )
 
 
 @pytest.mark.django_db
@@ -69,7 +71,10 @@ def test_a_wrong_password_is_401_and_recorded(make_user, clinic) -> None:
     nurse = make_user(clinics=[clinic])
     response = login(APIClient(), nurse.username, password="not-the-password")
     assert response.status_code == 401
-    assert response.json() == {"code": "invalid_credentials", "message": "The username or password is wrong."}
+    assert response.json() == {
+        "code": "invalid_credentials",
+        "message": "The username or password is wrong.",
+    }
     assert LoginFailure.objects.filter(username=nurse.username).count() == 1
     assert AuditEvent.objects.filter(action="login_failed", actor=nurse).exists()
 
@@ -137,7 +142,9 @@ def test_an_inactive_users_token_stops_working(api_as) -> None:
 
 
 @pytest.mark.django_db
-def test_failed_logins_lock_the_username_even_with_the_right_password(make_user, clinic, settings) -> None:
+def test_failed_logins_lock_the_username_even_with_the_right_password(
+    make_user, clinic, settings
+) -> None:
     settings.LOGIN_MAX_FAILURES_PER_USERNAME = 5
     nurse = make_user(clinics=[clinic])
     client = APIClient()

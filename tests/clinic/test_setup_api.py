@@ -80,12 +80,23 @@ def test_a_bad_clinic_is_400_naming_the_field(api_as, change, field) -> None:
 @pytest.mark.django_db
 def test_an_admin_adds_chairs_to_their_clinic_only(api_as, clinic, other_clinic) -> None:
     admin = api_as("admin")
-    response = admin.post("/api/v1/chairs/", {"clinic": clinic.pk, "name": "Chair A"}, format="json")
+    response = admin.post(
+        "/api/v1/chairs/", {"clinic": clinic.pk, "name": "Chair A"}, format="json"
+    )
     assert response.status_code == 201
-    assert response.json() == {"id": response.json()["id"], "clinic": clinic.pk, "name": "Chair A", "is_active": True}
-    duplicate = admin.post("/api/v1/chairs/", {"clinic": clinic.pk, "name": "Chair A"}, format="json")
+    assert response.json() == {
+        "id": response.json()["id"],
+        "clinic": clinic.pk,
+        "name": "Chair A",
+        "is_active": True,
+    }
+    duplicate = admin.post(
+        "/api/v1/chairs/", {"clinic": clinic.pk, "name": "Chair A"}, format="json"
+    )
     assert duplicate.status_code == 400 and "name" in duplicate.json()["fields"]
-    foreign = admin.post("/api/v1/chairs/", {"clinic": other_clinic.pk, "name": "Chair B"}, format="json")
+    foreign = admin.post(
+        "/api/v1/chairs/", {"clinic": other_clinic.pk, "name": "Chair B"}, format="json"
+    )
     assert foreign.status_code == 400 and "clinic" in foreign.json()["fields"]
     assert not Chair.objects.filter(clinic=other_clinic).exists()
 
@@ -127,7 +138,12 @@ def test_an_admin_creates_staff_with_a_valid_password(api_as, clinic) -> None:
 )
 def test_bad_staff_is_400(api_as, clinic, change, field) -> None:
     admin = api_as("admin")
-    payload = {"username": "nina", "password": "a-long-and-unusual-passphrase", "role": "nurse", "clinics": [clinic.pk]}
+    payload = {
+        "username": "nina",
+        "password": "a-long-and-unusual-passphrase",
+        "role": "nurse",
+        "clinics": [clinic.pk],
+    }
     response = admin.post("/api/v1/staff/", {**payload, **change}, format="json")
     assert response.status_code == 400
     assert field in response.json()["fields"]
@@ -148,10 +164,14 @@ def test_a_scheduler_registers_a_patient(api_as, clinic) -> None:
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["weight_kg"] == "72.5" and body["clinic"] == clinic.pk
-    assert body["contraindications"] == ["pregnancy"] and body["contraindications_unreviewed"] is True
+    assert (
+        body["contraindications"] == ["pregnancy"] and body["contraindications_unreviewed"] is True
+    )
     patient = Patient.objects.get(pk=body["id"])
     assert patient.created_by == scheduler.user
-    assert AuditEvent.objects.filter(action="create", patient=patient, actor=scheduler.user).exists()
+    assert AuditEvent.objects.filter(
+        action="create", patient=patient, actor=scheduler.user
+    ).exists()
 
 
 @pytest.mark.django_db
@@ -177,7 +197,9 @@ def test_a_scheduler_registers_a_patient(api_as, clinic) -> None:
 )
 def test_a_bad_patient_is_400_and_nothing_is_stored(api_as, clinic, change, field) -> None:
     scheduler = api_as("scheduler")
-    response = scheduler.post("/api/v1/patients/", {**PATIENT, "clinic": clinic.pk, **change}, format="json")
+    response = scheduler.post(
+        "/api/v1/patients/", {**PATIENT, "clinic": clinic.pk, **change}, format="json"
+    )
     assert response.status_code == 400, response.json()
     assert field in response.json()["fields"]
     assert not Patient.objects.exists()
@@ -185,8 +207,8 @@ def test_a_bad_patient_is_400_and_nothing_is_stored(api_as, clinic, change, fiel
 
 @pytest.mark.django_db
 def test_patients_of_another_clinic_do_not_exist_for_you(api_as, clinic, other_clinic) -> None:
-    mine = PatientFactory(clinic=clinic)
-    theirs = PatientFactory(clinic=other_clinic)
+    mine = PatientFactory.create(clinic=clinic)
+    theirs = PatientFactory.create(clinic=other_clinic)
     nurse = api_as("nurse")
     assert nurse.get(f"/api/v1/patients/{mine.pk}/").status_code == 200
     response = nurse.get(f"/api/v1/patients/{theirs.pk}/")
@@ -199,8 +221,8 @@ def test_patients_of_another_clinic_do_not_exist_for_you(api_as, clinic, other_c
 @pytest.mark.django_db
 def test_a_patient_sees_only_themself(api_as, clinic, make_user) -> None:
     user = make_user(role=Role.PATIENT)
-    me = PatientFactory(clinic=clinic, user=user)
-    someone_else = PatientFactory(clinic=clinic)
+    me = PatientFactory.create(clinic=clinic, user=user)
+    someone_else = PatientFactory.create(clinic=clinic)
     from tests.conftest import client_for
 
     patient = client_for(user)
@@ -211,11 +233,16 @@ def test_a_patient_sees_only_themself(api_as, clinic, make_user) -> None:
 
 @pytest.mark.django_db
 def test_every_patient_read_is_audited(api_as, clinic) -> None:
-    patients = [PatientFactory(clinic=clinic) for _ in range(3)]
+    patients = [PatientFactory.create(clinic=clinic) for _ in range(3)]
     nurse = api_as("nurse")
     nurse.get(f"/api/v1/patients/{patients[0].pk}/", REMOTE_ADDR="10.2.3.4")
     event = AuditEvent.objects.get(action="read", patient=patients[0])
-    assert (event.actor, event.role, event.object_type, event.ip) == (nurse.user, "nurse", "patient", "10.2.3.4")
+    assert (event.actor, event.role, event.object_type, event.ip) == (
+        nurse.user,
+        "nurse",
+        "patient",
+        "10.2.3.4",
+    )
     nurse.get("/api/v1/patients/")
     assert AuditEvent.objects.filter(action="read", actor=nurse.user).count() == 1 + 3
 
@@ -223,7 +250,7 @@ def test_every_patient_read_is_audited(api_as, clinic) -> None:
 @pytest.mark.django_db
 def test_the_patient_list_pages_with_a_bounded_size(api_as, clinic) -> None:
     for _ in range(5):
-        PatientFactory(clinic=clinic)
+        PatientFactory.create(clinic=clinic)
     nurse = api_as("nurse")
     first = nurse.get("/api/v1/patients/?page_size=2").json()
     assert set(first) == {"results", "next"} and len(first["results"]) == 2
@@ -244,13 +271,18 @@ def test_the_patient_list_pages_with_a_bounded_size(api_as, clinic) -> None:
 def test_a_clinician_creates_a_protocol_and_sees_its_effective_thresholds(api_as, clinic) -> None:
     clinician = api_as("clinician")
     overrides = {"vitals": {"systolic": {"warning": {"above": 150, "at_or_below": 100}}}}
-    response = clinician.post("/api/v1/protocols/", {**PROTOCOL, "thresholds": overrides}, format="json")
+    response = clinician.post(
+        "/api/v1/protocols/", {**PROTOCOL, "thresholds": overrides}, format="json"
+    )
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["clinic"] == clinic.pk  # their only clinic
     assert body["threshold_overrides"] == overrides
     fetched = clinician.get(f"/api/v1/protocols/{body['id']}/").json()
-    assert fetched["thresholds"]["vitals"]["systolic"]["warning"] == {"above": 150, "at_or_below": 100}
+    assert fetched["thresholds"]["vitals"]["systolic"]["warning"] == {
+        "above": 150,
+        "at_or_below": 100,
+    }
     assert fetched["thresholds"]["vitals"]["diastolic"]["critical"] == {"at_or_above": 110}
     assert fetched["thresholds"]["pre_start_gate"] == {"systolic_above": 140, "diastolic_above": 90}
 
@@ -266,7 +298,10 @@ def test_a_clinician_creates_a_protocol_and_sees_its_effective_thresholds(api_as
         ({"route": "inhaled"}, "route"),
         ({"dose_mg_per_kg": "0"}, "dose_mg_per_kg"),
         ({"dose_mg_per_kg": "NaN"}, "dose_mg_per_kg"),
-        ({"thresholds": {"vitals": {"systolic": {"critical": {"at_or_above": 120}}}}}, "thresholds"),
+        (
+            {"thresholds": {"vitals": {"systolic": {"critical": {"at_or_above": 120}}}}},
+            "thresholds",
+        ),
         ({"thresholds": ["not", "an", "object"]}, "thresholds"),
     ],
 )
@@ -281,7 +316,9 @@ def test_a_bad_protocol_is_400(api_as, change, field) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("minutes", [40, 60])
 def test_iv_protocols_at_40_and_60_minutes_are_accepted(api_as, minutes) -> None:
-    response = api_as("clinician").post("/api/v1/protocols/", {**PROTOCOL, "infusion_minutes": minutes}, format="json")
+    response = api_as("clinician").post(
+        "/api/v1/protocols/", {**PROTOCOL, "infusion_minutes": minutes}, format="json"
+    )
     assert response.status_code == 201
 
 
@@ -296,14 +333,23 @@ def test_a_clinician_of_two_clinics_must_say_which(api_as, clinic, other_clinic)
     clinician = api_as("clinician", clinics=[clinic, other_clinic])
     response = clinician.post("/api/v1/protocols/", PROTOCOL, format="json")
     assert response.status_code == 400 and "clinic" in response.json()["fields"]
-    chosen = clinician.post("/api/v1/protocols/", {**PROTOCOL, "clinic": other_clinic.pk}, format="json")
+    chosen = clinician.post(
+        "/api/v1/protocols/", {**PROTOCOL, "clinic": other_clinic.pk}, format="json"
+    )
     assert chosen.status_code == 201 and chosen.json()["clinic"] == other_clinic.pk
 
 
 # --- Query counts: lists do not grow with rows ---------------------------------------------------
 
 
-LISTS = ["/api/v1/clinics/", "/api/v1/chairs/", "/api/v1/staff/", "/api/v1/patients/", "/api/v1/protocols/", "/api/v1/audit-events/"]
+LISTS = [
+    "/api/v1/clinics/",
+    "/api/v1/chairs/",
+    "/api/v1/staff/",
+    "/api/v1/patients/",
+    "/api/v1/protocols/",
+    "/api/v1/audit-events/",
+]
 
 
 def _queries(client, url: str) -> int:
@@ -320,9 +366,9 @@ def test_list_query_counts_do_not_grow_with_rows(api_as, clinic, make_user, url)
 
     def add_rows() -> None:
         for _ in range(3):
-            ChairFactory(clinic=clinic)
-            PatientFactory(clinic=clinic)
-            ProtocolFactory(clinic=clinic)
+            ChairFactory.create(clinic=clinic)
+            PatientFactory.create(clinic=clinic)
+            ProtocolFactory.create(clinic=clinic)
             make_user(clinics=[clinic])
 
     add_rows()

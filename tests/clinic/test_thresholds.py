@@ -64,7 +64,10 @@ def test_no_overrides_is_the_defaults() -> None:
         ({"vitals": {"glucose": {"warning": {"above": 10}}}}, "vitals.glucose"),
         ({"vitals": {"systolic": {"amber": {"above": 150}}}}, "vitals.systolic"),
         ({"vitals": {"systolic": {"warning": {"over": 150}}}}, "vitals.systolic.warning"),
-        ({"vitals": {"systolic": {"warning": {"above": 150, "at_or_above": 151}}}}, "vitals.systolic.warning"),
+        (
+            {"vitals": {"systolic": {"warning": {"above": 150, "at_or_above": 151}}}},
+            "vitals.systolic.warning",
+        ),
         ({"vitals": {"systolic": {"warning": {"above": "high"}}}}, "vitals.systolic.warning.above"),
         ({"vitals": {"systolic": {"warning": {"above": True}}}}, "vitals.systolic.warning.above"),
         ({"vitals": {"systolic": {"warning": {"above": 400}}}}, "vitals.systolic.warning.above"),
@@ -73,7 +76,10 @@ def test_no_overrides_is_the_defaults() -> None:
         ({"vitals": {"systolic": {"critical": {"at_or_above": 150}}}}, "vitals.systolic.critical"),
         ({"vitals": {"spo2": {"critical": {"at_or_below": 95}}}}, "vitals.spo2.critical"),
         # lower limit above the upper one
-        ({"vitals": {"diastolic": {"warning": {"above": 80, "below": 90}}}}, "vitals.diastolic.warning"),
+        (
+            {"vitals": {"diastolic": {"warning": {"above": 80, "below": 90}}}},
+            "vitals.diastolic.warning",
+        ),
         ({"baseline_rise": {"systolic_at_or_above": -5}}, "baseline_rise.systolic_at_or_above"),
         ({"baseline_rise": {"pulse": 5}}, "baseline_rise"),
         ({"pre_start_gate": {"systolic_above": "x"}}, "pre_start_gate.systolic_above"),
@@ -88,5 +94,7 @@ def test_nonsense_overrides_are_refused(overrides: object, path: str) -> None:
 
 
 def test_a_sensible_override_passes_unchanged() -> None:
-    overrides = {"vitals": {"temperature": {"critical": {"at_or_above": 39.5, "at_or_below": 34.5}}}}
+    overrides = {
+        "vitals": {"temperature": {"critical": {"at_or_above": 39.5, "at_or_below": 34.5}}}
+    }
     assert validate_threshold_overrides(overrides) == overrides

@@ -19,7 +19,15 @@ DEMO_USERS = [
 ]
 DEMO_PATIENTS = [
     ("Alex", "Rivera", date(1985, 4, 12), Decimal("72.5"), Channel.SMS, "+15551230001", ""),
-    ("Jordan", "Lee", date(1979, 11, 3), Decimal("88.0"), Channel.EMAIL, "", "jordan.lee@example.com"),
+    (
+        "Jordan",
+        "Lee",
+        date(1979, 11, 3),
+        Decimal("88.0"),
+        Channel.EMAIL,
+        "",
+        "jordan.lee@example.com",
+    ),
     ("Morgan", "Patel", date(1992, 7, 21), Decimal("61.2"), Channel.SMS, "+15551230003", ""),
 ]
 
@@ -43,12 +51,20 @@ class Command(BaseCommand):
         Protocol.objects.get_or_create(
             clinic=clinic,
             name="IV ketamine 0.5 mg/kg over 40 min",
-            defaults={"route": Route.IV, "dose_mg_per_kg": Decimal("0.500"), "infusion_minutes": 40},
+            defaults={
+                "route": Route.IV,
+                "dose_mg_per_kg": Decimal("0.500"),
+                "infusion_minutes": 40,
+            },
         )
         Protocol.objects.get_or_create(
             clinic=clinic,
             name="IV ketamine 0.75 mg/kg over 60 min",
-            defaults={"route": Route.IV, "dose_mg_per_kg": Decimal("0.750"), "infusion_minutes": 60},
+            defaults={
+                "route": Route.IV,
+                "dose_mg_per_kg": Decimal("0.750"),
+                "infusion_minutes": 60,
+            },
         )
         for first, last, born, weight, channel, phone, email in DEMO_PATIENTS:
             Patient.objects.get_or_create(
@@ -66,7 +82,12 @@ class Command(BaseCommand):
         for username, role, first, last in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"role": role, "first_name": first, "last_name": last, "is_staff": role == Role.ADMIN},
+                defaults={
+                    "role": role,
+                    "first_name": first,
+                    "last_name": last,
+                    "is_staff": role == Role.ADMIN,
+                },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)  # demo only: bypasses the password validators
