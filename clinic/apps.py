@@ -1,6 +1,29 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class ClinicConfig(AppConfig):
     name = "clinic"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        # Django's own logins (the admin) bypass our login service; these receivers give them
+        # the same failed-login counting and audit trail.
+        user_login_failed.connect(_login_failed, dispatch_uid="clinic.login_failed")
+        user_logged_in.connect(_logged_in, dispatch_uid="clinic.logged_in")
+
+
+def _login_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
+    from clinic.services import login_failure_record
+
+    login_failure_record(username=str(credentials.get("username") or ""))
+
+
+def _logged_in(sender: Any, user: Any, **kwargs: Any) -> None:
+    from clinic.models import AuditAction
+    from clinic.services import audit_record
+
+    audit_record(actor=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk)

@@ -100,8 +100,9 @@ class LoginResult:
     user: User
 
 
-def _login_locked_out(*, username: str, ip: str | None, now: datetime) -> bool:
-    since = now - settings.LOGIN_FAILURE_WINDOW
+def login_locked_out(*, username: str, ip: str | None) -> bool:
+    """True while `username` or `ip` has too many recent failed logins."""
+    since = timezone.now() - settings.LOGIN_FAILURE_WINDOW
     recent = LoginFailure.objects.filter(at__gte=since)
     if recent.filter(username__iexact=username).count() >= settings.LOGIN_MAX_FAILURES_PER_USERNAME:
         return True
@@ -110,13 +111,25 @@ def _login_locked_out(*, username: str, ip: str | None, now: datetime) -> bool:
     )
 
 
+@transaction.atomic(durable=True)
+def login_failure_record(*, username: str) -> None:
+    """Count a failed login (API or admin) for lockout, and audit it."""
+    LoginFailure.objects.create(username=username[:150], ip=client_ip.get())
+    known = User.objects.filter(username=username).first()
+    audit_record(
+        actor=known,
+        action=AuditAction.LOGIN_FAILED,
+        object_type="user",
+        object_id=known.pk if known else "",
+    )
+
+
 def auth_login(*, username: str, password: str) -> LoginResult:
     """Check credentials and issue a token. Failed attempts are counted per username and per
-    address; past the limit every attempt is refused (429) until the window has passed, so a
-    guesser learns nothing even with the right password."""
-    ip = client_ip.get()
-    now = timezone.now()
-    if _login_locked_out(username=username, ip=ip, now=now):
+    address (login_failure_record, through Django's user_login_failed signal so that admin
+    logins count too); past the limit every attempt is refused (429) until the window has
+    passed, so a guesser learns nothing even with the right password."""
+    if login_locked_out(username=username, ip=client_ip.get()):
         raise ApplicationError(
             "too_many_failed_logins",
             "Too many failed logins. Try again later.",
@@ -125,20 +138,12 @@ def auth_login(*, username: str, password: str) -> LoginResult:
         )
     user = authenticate(username=username, password=password)
     if not isinstance(user, User):
-        with transaction.atomic(durable=True):
-            LoginFailure.objects.create(username=username[:150], ip=ip, at=now)
-            known = User.objects.filter(username=username).first()
-            audit_record(
-                actor=known,
-                action=AuditAction.LOGIN_FAILED,
-                object_type="user",
-                object_id=known.pk if known else "",
-            )
         raise ApplicationError(
             "invalid_credentials",
             "The username or password is wrong.",
             status=status.HTTP_401_UNAUTHORIZED,
         )
+    now = timezone.now()
     raw = secrets.token_urlsafe(32)
     expires_at = now + settings.AUTH_TOKEN_LIFETIME
     with transaction.atomic(durable=True):

