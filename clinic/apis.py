@@ -23,6 +23,9 @@ from clinic.models import (
     Channel,
     Clinic,
     Contraindication,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
     Patient,
     Protocol,
     Role,
@@ -407,6 +410,21 @@ class PatientDetailApi(APIView):
         return Response(PatientOutputSerializer(patient).data)
 
 
+class PatientContraindicationsReviewApi(APIView):
+    allowed_roles = {"POST": {Role.CLINICIAN}}
+
+    @extend_schema(
+        operation_id="patients_contraindications_review",
+        request=None,
+        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, patient_id: int) -> Response:
+        user = caller(request)
+        patient = selectors.patient_get(user=user, patient_id=patient_id)
+        patient = services.patient_contraindications_review(actor=user, patient=patient)
+        return Response(PatientOutputSerializer(patient).data)
+
+
 # --- Protocols --------------------------------------------------------------------------------
 
 
@@ -532,5 +550,58 @@ class AuditEventListApi(APIView):
             events = events.filter(patient_id=filters.validated_data["patient"])
         response, _ = paginated_response(
             request=request, view=self, queryset=events, serializer_class=AuditEventOutputSerializer
+        )
+        return response
+
+
+# --- Notifications ----------------------------------------------------------------------------
+
+
+class NotificationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "channel",
+            "recipient",
+            "kind",
+            "status",
+            "scheduled_for",
+            "sent_at",
+            "session",
+            "survey",
+            "patient",
+            "attempts",
+            "last_error",
+            "created_at",
+        ]
+
+
+class NotificationFilterSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, min_value=1)
+    kind = serializers.ChoiceField(choices=NotificationKind.choices, required=False)
+    status = serializers.ChoiceField(choices=NotificationStatus.choices, required=False)
+    session = serializers.IntegerField(required=False, min_value=1)
+
+
+class NotificationListApi(APIView):
+    allowed_roles = {"GET": {Role.ADMIN}}
+
+    @extend_schema(
+        operation_id="notifications_list",
+        parameters=[NotificationFilterSerializer],
+        responses={200: NotificationOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = NotificationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        notifications = selectors.notification_list(user=caller(request)).filter(
+            **filters.validated_data
+        )
+        response, _ = paginated_response(
+            request=request,
+            view=self,
+            queryset=notifications,
+            serializer_class=NotificationOutputSerializer,
         )
         return response

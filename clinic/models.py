@@ -29,6 +29,10 @@ def default_open_weekdays() -> list[int]:
     return [0, 1, 2, 3, 4]
 
 
+def default_reminder_offsets_hours() -> list[int]:
+    return [48, 2]
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     SCHEDULER = "scheduler", "Scheduler"
@@ -51,6 +55,13 @@ class Clinic(models.Model):
     nurse_concurrent_patient_limit = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(20)]
     )
+    # Appointment reminders go out this many hours before a session.
+    reminder_offsets_hours = ArrayField(
+        models.PositiveSmallIntegerField(), size=5, default=default_reminder_offsets_hours
+    )
+    # Non-urgent messages to patients are held in this nightly window (local time).
+    quiet_hours_start = models.TimeField(default=time(21, 0))
+    quiet_hours_end = models.TimeField(default=time(8, 0))
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -71,6 +82,10 @@ class Clinic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
 
 
 class User(AbstractUser):
@@ -331,3 +346,75 @@ class AuditEvent(models.Model):
         return (
             f"{self.actor_username or 'system'} {self.action} {self.object_type} {self.object_id}"
         )
+
+
+class NotificationKind(models.TextChoices):
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    SURVEY_LINK = "survey_link", "Survey link"
+    SURVEY_REMINDER = "survey_reminder", "Survey reminder"
+    ALERT = "alert", "Alert"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Notification(models.Model):
+    """The outbox: every outbound message, written in the transaction of the thing it is about
+    and delivered by a worker that claims it with a conditional UPDATE (clinic.services)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    recipient_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recipient = models.CharField(max_length=254)  # a phone number or an e-mail address
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    calendar_ics = models.TextField(blank=True)  # attached to e-mails when present
+    dedup_key = models.CharField(max_length=200, unique=True)
+    urgent = models.BooleanField(default=False)  # urgent messages ignore quiet hours
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    scheduled_for = models.DateTimeField()  # due at; moved by quiet hours and retries
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Ids of the session / survey it is about. Plain columns, not foreign keys: clinic depends
+    # on no other app (DESIGN.md), and a notification outlives nothing it refers to.
+    session = models.BigIntegerField(null=True, blank=True, db_index=True)
+    survey = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["scheduled_for"],
+                name="notification_due_idx",
+                condition=Q(status="pending"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=NotificationStatus.values), name="notification_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=NotificationStatus.SENT) | Q(sent_at__isnull=False),
+                name="notification_sent_has_sent_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.channel} ({self.status})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from clinic.models import AuditEvent, Chair, Clinic, Patient, Protocol, Role, User
+from clinic.models import AuditEvent, Chair, Clinic, Notification, Patient, Protocol, Role, User
 
 
 def clinic_ids_visible(*, user: User) -> QuerySet[Clinic] | None:
@@ -69,3 +69,7 @@ def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         Q(patient__clinic__in=clinics) | Q(patient__isnull=True, actor__in=members)
     )
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(clinic__in=clinic_list(user=user))

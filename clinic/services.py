@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -28,12 +29,15 @@ from clinic.models import (
     Channel,
     Clinic,
     LoginFailure,
+    Notification,
+    NotificationStatus,
     Patient,
     Protocol,
     Role,
     Route,
     User,
 )
+from clinic.quiet_hours import quiet_hours_end
 from clinic.thresholds import ThresholdError, validate_threshold_overrides
 from config.api.exceptions import ApplicationError
 from config.request_context import client_ip
@@ -395,3 +399,212 @@ def protocol_create(
         actor=actor, action=AuditAction.CREATE, object_type="protocol", object_id=protocol.pk
     )
     return protocol
+
+
+# --- Contraindication review ----------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def patient_contraindications_review(*, actor: User, patient: Patient) -> Patient:
+    """A clinician has reviewed the intake flags; booking is allowed from now on."""
+    if actor.effective_role != Role.CLINICIAN:
+        raise ApplicationError(
+            "permission_denied",
+            "Only a clinician may review contraindications.",
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.contraindications_reviewed_at is None:
+        patient.contraindications_reviewed_at = timezone.now()
+        patient.contraindications_reviewed_by = actor
+        patient.save(
+            update_fields=["contraindications_reviewed_at", "contraindications_reviewed_by"]
+        )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        object_type="patient_contraindications",
+        object_id=patient.pk,
+        patient=patient,
+    )
+    return patient
+
+
+# --- Notifications outbox ---------------------------------------------------------------------
+
+# A claimed message not marked sent or failed by then (its worker died) may be claimed again.
+NOTIFICATION_CLAIM_SECONDS = 120
+NOTIFICATION_MAX_ATTEMPTS = 5
+# Retry after 30 s, 1 min, 2 min, 4 min... capped at an hour.
+NOTIFICATION_BACKOFF_SECONDS = 30
+NOTIFICATION_BACKOFF_MAX_SECONDS = 3600
+
+
+def patient_contact(*, patient: Patient) -> tuple[str, str] | None:
+    """The (channel, address) to reach a patient: their preferred channel if they opted in to it
+    and we have the address, else the other one on the same terms, else None."""
+    options = {
+        Channel.SMS: (patient.sms_opt_in, patient.phone),
+        Channel.EMAIL: (patient.email_opt_in, patient.email),
+    }
+    preferred = Channel(patient.preferred_channel)
+    other = Channel.EMAIL if preferred == Channel.SMS else Channel.SMS
+    for channel in (preferred, other):
+        opted_in, address = options[channel]
+        if opted_in and address:
+            return channel.value, address
+    return None
+
+
+def notification_schedule(
+    *,
+    clinic: Clinic,
+    kind: str,
+    channel: str,
+    recipient: str,
+    body: str,
+    scheduled_for: datetime,
+    dedup_key: str,
+    patient: Patient | None = None,
+    recipient_user: User | None = None,
+    subject: str = "",
+    calendar_ics: str = "",
+    urgent: bool = False,
+    session: int | None = None,
+    survey: int | None = None,
+) -> Notification:
+    """Put a message in the outbox, in the caller's transaction. The same dedup key twice is
+    the same message: the second call returns the first row."""
+    notification, _ = Notification.objects.get_or_create(
+        dedup_key=dedup_key,
+        defaults={
+            "clinic": clinic,
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "body": body,
+            "scheduled_for": scheduled_for,
+            "patient": patient,
+            "recipient_user": recipient_user,
+            "subject": subject,
+            "calendar_ics": calendar_ics,
+            "urgent": urgent,
+            "session": session,
+            "survey": survey,
+        },
+    )
+    return notification
+
+
+def notifications_cancel(
+    *, session: int | None = None, survey: int | None = None, kind: str | None = None
+) -> int:
+    """Cancel the pending messages about a session or survey (in the caller's transaction)."""
+    pending = Notification.objects.filter(status=NotificationStatus.PENDING)
+    if session is not None:
+        pending = pending.filter(session=session)
+    if survey is not None:
+        pending = pending.filter(survey=survey)
+    if kind is not None:
+        pending = pending.filter(kind=kind)
+    return pending.update(status=NotificationStatus.CANCELLED, cancelled_at=timezone.now())
+
+
+def notification_due_ids(*, limit: int = 500) -> list[int]:
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(status=NotificationStatus.PENDING, scheduled_for__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("scheduled_for")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _send(notification: Notification) -> str:
+    from clinic.messaging import get_sms_backend, send_email
+
+    if notification.channel == Channel.SMS:
+        return get_sms_backend().send(
+            to=notification.recipient, body=notification.body, reference=notification.dedup_key
+        )
+    send_email(
+        to=notification.recipient,
+        subject=notification.subject or "A message from your clinic",
+        body=notification.body,
+        calendar_ics=notification.calendar_ics.encode() if notification.calendar_ics else None,
+        reference=notification.dedup_key,
+    )
+    return ""
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Deliver one due message, at most once however many workers try.
+
+    The worker claims the row with a conditional UPDATE (one row changed = ours), sends outside
+    any transaction, then records the outcome only if it still holds the claim. A worker that
+    dies after claiming leaves a claim that expires, and the sweep hands the message on."""
+    from clinic.messaging import DeliveryError
+
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(
+            pk=notification_id, status=NotificationStatus.PENDING, scheduled_for__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(
+            claim_token=token,
+            claimed_until=now + timedelta(seconds=NOTIFICATION_CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    if claimed != 1:
+        return "not_claimed"
+    ours = Notification.objects.filter(pk=notification_id, claim_token=token)
+    notification = Notification.objects.select_related("clinic").get(pk=notification_id)
+
+    if not notification.urgent:
+        clinic = notification.clinic
+        held_until = quiet_hours_end(
+            now, clinic.zone, clinic.quiet_hours_start, clinic.quiet_hours_end
+        )
+        if held_until is not None:
+            ours.update(
+                scheduled_for=held_until,
+                claimed_until=None,
+                claim_token=None,
+                attempts=F("attempts") - 1,  # holding is not an attempt
+            )
+            return "held"
+
+    try:
+        provider_message_id = _send(notification)
+    except DeliveryError as error:
+        if error.retryable and notification.attempts < NOTIFICATION_MAX_ATTEMPTS:
+            delay = min(
+                NOTIFICATION_BACKOFF_SECONDS * 2 ** (notification.attempts - 1),
+                NOTIFICATION_BACKOFF_MAX_SECONDS,
+            )
+            ours.update(
+                scheduled_for=now + timedelta(seconds=delay),
+                claimed_until=None,
+                claim_token=None,
+                last_error=str(error),
+            )
+            return "retry"
+        ours.update(
+            status=NotificationStatus.FAILED,
+            claimed_until=None,
+            claim_token=None,
+            last_error=str(error),
+        )
+        return "failed"
+    ours.update(
+        status=NotificationStatus.SENT,
+        sent_at=timezone.now(),
+        provider_message_id=provider_message_id,
+        claimed_until=None,
+        claim_token=None,
+        last_error="",
+    )
+    return "sent"

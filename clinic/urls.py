@@ -11,7 +11,13 @@ urlpatterns = [
     path("staff/", apis.StaffListApi.as_view(), name="staff-list"),
     path("patients/", apis.PatientListApi.as_view(), name="patient-list"),
     path("patients/<int:patient_id>/", apis.PatientDetailApi.as_view(), name="patient-detail"),
+    path(
+        "patients/<int:patient_id>/contraindications-review/",
+        apis.PatientContraindicationsReviewApi.as_view(),
+        name="patient-contraindications-review",
+    ),
     path("protocols/", apis.ProtocolListApi.as_view(), name="protocol-list"),
     path("protocols/<int:protocol_id>/", apis.ProtocolDetailApi.as_view(), name="protocol-detail"),
     path("audit-events/", apis.AuditEventListApi.as_view(), name="audit-event-list"),
+    path("notifications/", apis.NotificationListApi.as_view(), name="notification-list"),
 ]

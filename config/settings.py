@@ -140,6 +140,19 @@ LOGIN_FAILURE_WINDOW = timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES",
 LOGIN_MAX_FAILURES_PER_USERNAME = env.int("LOGIN_MAX_FAILURES_PER_USERNAME", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
 
+# --- Outbound messages ------------------------------------------------------------------------
+# E-mail through Django's backends: EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.org:587 ; the default prints e-mails to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Infusion clinic <clinic@localhost>")
+# SMS: clinic.messaging.ConsoleSmsBackend (log, no personal data), InMemorySmsBackend,
+# FileSmsBackend (JSON lines at SMS_FILE_PATH) or TwilioSmsBackend (TWILIO_* below).
+SMS_BACKEND = env.str("SMS_BACKEND", default="clinic.messaging.ConsoleSmsBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.jsonl"))
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["config.api.authentication.BearerTokenAuthentication"],
@@ -166,6 +179,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "clinic.models.Role.choices",
+        "ChannelEnum": "clinic.models.Channel.choices",
+        "SessionStatusEnum": "scheduling.models.SessionStatus.choices",
+        "NotificationStatusEnum": "clinic.models.NotificationStatus.choices",
     },
 }
 
@@ -205,6 +221,14 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-auth-tokens": {
         "task": "clinic.tasks.auth_tokens_purge_expired",
         "schedule": timedelta(hours=1),
+    },
+    "deliver-due-notifications": {
+        "task": "clinic.tasks.notifications_deliver_due",
+        "schedule": timedelta(seconds=10),
+    },
+    "mark-no-shows": {
+        "task": "scheduling.tasks.sessions_mark_no_shows",
+        "schedule": timedelta(minutes=1),
     },
 }
 

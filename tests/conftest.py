@@ -115,8 +115,14 @@ def celery_queue() -> str:
 
 
 @pytest.fixture(scope="session")
+def worker_sms_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the worker's SMS backend writes what it sends (one JSON line per message)."""
+    return tmp_path_factory.mktemp("worker") / "sms.jsonl"
+
+
+@pytest.fixture(scope="session")
 def celery_worker(
-    django_db_setup: None, django_db_blocker: Any, celery_queue: str
+    django_db_setup: None, django_db_blocker: Any, celery_queue: str, worker_sms_file: Path
 ) -> Iterator[WorkerProcess]:
     """A real `celery worker` process on the test database and the test Redis."""
     with django_db_blocker.unblock():
@@ -127,6 +133,8 @@ def celery_worker(
         CELERY_BROKER_URL=celery_app.conf.broker_url,
         CELERY_TASK_DEFAULT_QUEUE=celery_queue,
         DJANGO_SETTINGS_MODULE="config.settings",
+        SMS_BACKEND="clinic.messaging.FileSmsBackend",
+        SMS_FILE_PATH=str(worker_sms_file),
     )
     process = subprocess.Popen(
         [

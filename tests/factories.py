@@ -1,11 +1,14 @@
 """factory_boy factories for every model the tests build."""
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import factory
+from django.utils import timezone
 
 from clinic.models import Chair, Channel, Clinic, Patient, Protocol, Role, Route, User
+from scheduling.models import InfusionSession
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -73,3 +76,30 @@ class ProtocolFactory(factory.django.DjangoModelFactory[Protocol]):
     prep_minutes = 15
     recovery_minutes = 30
     vitals_interval_minutes = 15
+
+
+def next_weekday_at(
+    hour: int, minute: int = 0, *, zone: str = "America/New_York", days_ahead: int = 7
+) -> datetime:
+    """An aware datetime on the first Monday at least `days_ahead` days from now, local time."""
+    day = timezone.now().astimezone(ZoneInfo(zone)).date() + timedelta(days=days_ahead)
+    while day.weekday() != 0:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(zone))
+
+
+class SessionFactory(factory.django.DjangoModelFactory[InfusionSession]):
+    """A booked session (built straight into the database: tests of booking use the service)."""
+
+    class Meta:
+        model = InfusionSession
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.LazyAttribute(lambda session: session.patient.clinic)
+    chair = factory.LazyAttribute(lambda session: ChairFactory.create(clinic=session.clinic))
+    protocol = factory.LazyAttribute(lambda session: ProtocolFactory.create(clinic=session.clinic))
+    booked_by = factory.LazyAttribute(lambda session: UserFactory.create(role=Role.SCHEDULER))
+    starts_at = factory.LazyFunction(lambda: next_weekday_at(9))
+    ends_at = factory.LazyAttribute(
+        lambda session: session.starts_at + timedelta(minutes=session.protocol.booked_minutes)
+    )

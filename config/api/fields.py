@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,3 +21,18 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> QuerySet[Any]:
         return self.selector(user=self.context["request"].user)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A timestamp with an explicit offset (API.md): a naive one is ambiguous, so refused."""
+
+    default_error_messages = {
+        "naive": "Give the time with its offset, e.g. 2026-03-09T14:00:00-04:00.",
+    }
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        raw = parse_datetime(value) if isinstance(value, str) else None
+        if raw is not None and raw.tzinfo is None:
+            self.fail("naive")
+        return parsed

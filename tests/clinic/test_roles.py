@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 
 from clinic.models import Role
 from tests.conftest import REPO_ROOT, client_for
-from tests.factories import PatientFactory, ProtocolFactory
+from tests.factories import PatientFactory, ProtocolFactory, SessionFactory
 
 ROLES = ["admin", "scheduler", "nurse", "clinician", "patient"]
 PUBLIC = {"POST /api/v1/auth/login/"}
@@ -70,6 +70,7 @@ def test_the_role_table_holds(role, clinic, make_user) -> None:
         "/clinics/": clinic.pk,
         "/patients/": patient.pk,
         "/protocols/": ProtocolFactory.create(clinic=clinic).pk,
+        "/sessions/": SessionFactory.create(patient=patient).pk,
     }
     failures = []
     for endpoint, row in role_table().items():

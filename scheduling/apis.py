@@ -1,0 +1,450 @@
+"""HTTP API of the scheduling app: sessions, their lifecycle, availability, series, calendar."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic import selectors as clinic_selectors
+from clinic.apis import ALL_STAFF, EVERYONE, caller
+from clinic.models import AuditAction, Role
+from clinic.services import audit_record, audit_record_many
+from config.api.exceptions import ApplicationError
+from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
+from config.api.pagination import paginated_response
+from config.api.schema import ERROR_RESPONSES
+from scheduling import selectors, services
+from scheduling.calendar import calendar_ics
+from scheduling.models import InfusionSeries, InfusionSession, SessionStatus, SessionTransition
+
+BOOKERS = {Role.ADMIN, Role.SCHEDULER}
+
+
+def _nurses(*, user: Any) -> Any:
+    return clinic_selectors.staff_list(user=user).filter(role=Role.NURSE)
+
+
+# --- Serializers ------------------------------------------------------------------------------
+
+
+class SessionTransitionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SessionTransition
+        fields = ["action", "from_status", "to_status", "actor", "at", "reason"]
+
+
+class SessionOutputSerializer(serializers.ModelSerializer):
+    transitions = SessionTransitionOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = InfusionSession
+        fields = [
+            "id",
+            "clinic",
+            "patient",
+            "protocol",
+            "chair",
+            "nurse",
+            "series",
+            "starts_at",
+            "ends_at",
+            "status",
+            "booked_by",
+            "booked_at",
+            "fasting_confirmed",
+            "escort_confirmed",
+            "weight_kg",
+            "checked_in_at",
+            "started_at",
+            "completed_at",
+            "transitions",
+        ]
+
+
+class SessionBookInputSerializer(serializers.Serializer):
+    patient = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.patient_list)
+    protocol = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.protocol_list)
+    chair = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.chair_list)
+    starts_at = AwareDateTimeField()
+    nurse = ScopedPrimaryKeyRelatedField(
+        selector=_nurses, required=False, allow_null=True, default=None
+    )
+
+
+class SessionFilterSerializer(serializers.Serializer):
+    clinic = serializers.IntegerField(required=False, min_value=1)
+    date = serializers.DateField(required=False)
+    patient = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+
+
+class CheckInInputSerializer(serializers.Serializer):
+    fasting_confirmed = serializers.BooleanField()
+    escort_confirmed = serializers.BooleanField()
+    weight_kg = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal("20"),
+        max_value=Decimal("400"),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class RescheduleInputSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField()
+    chair = ScopedPrimaryKeyRelatedField(
+        selector=clinic_selectors.chair_list, required=False, allow_null=True, default=None
+    )
+
+
+class SlotOutputSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    chair = serializers.IntegerField(source="chair_id")
+
+
+class AvailabilityFilterSerializer(serializers.Serializer):
+    clinic = serializers.IntegerField(min_value=1)
+    protocol = serializers.IntegerField(min_value=1)
+    date = serializers.DateField()
+
+
+class AvailabilityOutputSerializer(serializers.Serializer):
+    results = SlotOutputSerializer(many=True)
+
+
+class SeriesInputSerializer(serializers.Serializer):
+    patient = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.patient_list)
+    protocol = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.protocol_list)
+    chair = ScopedPrimaryKeyRelatedField(
+        selector=clinic_selectors.chair_list, required=False, allow_null=True, default=None
+    )
+    starts_at = serializers.ListField(
+        child=AwareDateTimeField(), min_length=1, max_length=services.MAX_SERIES_SESSIONS
+    )
+
+
+class SeriesOutputSerializer(serializers.ModelSerializer):
+    sessions = SessionOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = InfusionSeries
+        fields = ["id", "patient", "protocol", "created_at", "sessions"]
+
+
+class SeriesSuggestFilterSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(min_value=1)
+    protocol = serializers.IntegerField(min_value=1)
+    count = serializers.IntegerField(min_value=1, max_value=services.MAX_SERIES_SESSIONS, default=6)
+    within_days = serializers.IntegerField(min_value=1, max_value=90, default=21)
+    time = serializers.TimeField(required=False, help_text="Preferred local start time.")
+    start_date = serializers.DateField(required=False, help_text="First day (default tomorrow).")
+
+
+class SeriesSuggestionOutputSerializer(serializers.Serializer):
+    patient = serializers.IntegerField()
+    protocol = serializers.IntegerField()
+    starts_at = serializers.ListField(child=serializers.DateTimeField())
+    sessions = SlotOutputSerializer(many=True)
+
+
+# --- Sessions -----------------------------------------------------------------------------------
+
+
+def _session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -> Response:
+    session = InfusionSession.objects.prefetch_related("transitions").get(pk=session.pk)
+    return Response(SessionOutputSerializer(session).data, status=code)
+
+
+class SessionListApi(APIView):
+    allowed_roles = {"GET": EVERYONE, "POST": BOOKERS}
+
+    @extend_schema(
+        operation_id="sessions_list",
+        parameters=[SessionFilterSerializer],
+        responses={200: SessionOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = SessionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        user = caller(request)
+        sessions = selectors.session_list(user=user)
+        if "clinic" in wanted:
+            sessions = sessions.filter(clinic_id=wanted["clinic"])
+        if "patient" in wanted:
+            sessions = sessions.filter(patient_id=wanted["patient"])
+        if "status" in wanted:
+            sessions = sessions.filter(status=wanted["status"])
+        if "date" in wanted:
+            sessions = selectors.sessions_on_day(user=user, sessions=sessions, day=wanted["date"])
+        response, page = paginated_response(
+            request=request, view=self, queryset=sessions, serializer_class=SessionOutputSerializer
+        )
+        audit_record_many(
+            actor=user,
+            action=AuditAction.READ,
+            entries=[("session", session.pk, session.patient_id) for session in page],
+        )
+        return response
+
+    @extend_schema(
+        operation_id="sessions_create",
+        request=SessionBookInputSerializer,
+        responses={201: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = SessionBookInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        session = services.session_book(actor=caller(request), **data.validated_data)
+        return _session_response(session, status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="sessions_retrieve",
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        audit_record(
+            actor=user,
+            action=AuditAction.READ,
+            object_type="session",
+            object_id=session.pk,
+            patient=session.patient_id,
+        )
+        return Response(SessionOutputSerializer(session).data)
+
+
+class SessionCheckInApi(APIView):
+    allowed_roles = {"POST": {Role.NURSE, Role.SCHEDULER}}
+
+    @extend_schema(
+        operation_id="sessions_check_in",
+        request=CheckInInputSerializer,
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        data = CheckInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _session_response(
+            services.session_check_in(actor=user, session=session, **data.validated_data)
+        )
+
+
+class SessionCompleteApi(APIView):
+    allowed_roles = {"POST": {Role.NURSE, Role.CLINICIAN}}
+
+    @extend_schema(
+        operation_id="sessions_complete",
+        request=None,
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        return _session_response(services.session_complete(actor=user, session=session))
+
+
+class SessionCancelApi(APIView):
+    allowed_roles = {"POST": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
+
+    @extend_schema(
+        operation_id="sessions_cancel",
+        request=ReasonInputSerializer,
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        data = ReasonInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _session_response(
+            services.session_cancel(actor=user, session=session, **data.validated_data)
+        )
+
+
+class SessionNoShowApi(APIView):
+    allowed_roles = {"POST": {Role.ADMIN, Role.SCHEDULER, Role.NURSE}}
+
+    @extend_schema(
+        operation_id="sessions_no_show",
+        request=None,
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        return _session_response(services.session_mark_no_show(actor=user, session=session))
+
+
+class SessionRescheduleApi(APIView):
+    allowed_roles = {"POST": BOOKERS}
+
+    @extend_schema(
+        operation_id="sessions_reschedule",
+        request=RescheduleInputSerializer,
+        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        data = RescheduleInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        return _session_response(
+            services.session_reschedule(actor=user, session=session, **data.validated_data)
+        )
+
+
+# --- Availability and series -------------------------------------------------------------------
+
+
+class AvailabilityApi(APIView):
+    allowed_roles = {"GET": ALL_STAFF}
+
+    @extend_schema(
+        operation_id="availability",
+        parameters=[AvailabilityFilterSerializer],
+        responses={200: AvailabilityOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = AvailabilityFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        user = caller(request)
+        clinic = clinic_selectors.clinic_get(user=user, clinic_id=filters.validated_data["clinic"])
+        protocol = clinic_selectors.protocol_get(
+            user=user, protocol_id=filters.validated_data["protocol"]
+        )
+        slots = selectors.availability(
+            clinic=clinic, protocol=protocol, day=filters.validated_data["date"], now=timezone.now()
+        )
+        return Response({"results": SlotOutputSerializer(slots, many=True).data})
+
+
+class SeriesApi(APIView):
+    allowed_roles = {"POST": BOOKERS}
+
+    @extend_schema(
+        operation_id="series_create",
+        request=SeriesInputSerializer,
+        responses={201: SeriesOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = SeriesInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        series = services.series_book(actor=caller(request), **data.validated_data)
+        series = InfusionSeries.objects.prefetch_related("sessions__transitions").get(pk=series.pk)
+        return Response(SeriesOutputSerializer(series).data, status=status.HTTP_201_CREATED)
+
+
+# With no preferred time and no earlier session, suggest mid-morning.
+DEFAULT_PREFERRED_TIME = time(10, 0)
+
+
+class SeriesSuggestApi(APIView):
+    allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
+
+    @extend_schema(
+        operation_id="series_suggest",
+        parameters=[SeriesSuggestFilterSerializer],
+        responses={200: SeriesSuggestionOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = SeriesSuggestFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        user = caller(request)
+        patient = clinic_selectors.patient_get(user=user, patient_id=wanted["patient"])
+        protocol = clinic_selectors.protocol_get(user=user, protocol_id=wanted["protocol"])
+        clinic = patient.clinic
+        now = timezone.now()
+        preferred = wanted.get("time") or _usual_time(patient_id=patient.pk, clinic=clinic)
+        first_day = wanted.get("start_date") or (
+            now.astimezone(clinic.zone).date() + timedelta(days=1)
+        )
+        slots = selectors.series_suggestion(
+            clinic=clinic,
+            patient_id=patient.pk,
+            protocol=protocol,
+            first_day=first_day,
+            count=wanted["count"],
+            within_days=wanted["within_days"],
+            preferred_time=preferred,
+            now=now,
+        )
+        count, days = wanted["count"], wanted["within_days"]
+        if len(slots) < count:
+            raise ApplicationError(
+                "no_availability",
+                f"Only {len(slots)} of {count} sessions fit in {days} days.",
+                status=status.HTTP_409_CONFLICT,
+                extra={"found": len(slots)},
+            )
+        body = {
+            "patient": patient.pk,
+            "protocol": protocol.pk,
+            "starts_at": [slot.starts_at for slot in slots],
+            "sessions": slots,
+        }
+        return Response(SeriesSuggestionOutputSerializer(body).data)
+
+
+def _usual_time(*, patient_id: int, clinic: Any) -> time:
+    """The local start time of the patient's latest session, else mid-morning."""
+    latest = (
+        InfusionSession.objects.filter(patient_id=patient_id)
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return latest.astimezone(clinic.zone).time() if latest else DEFAULT_PREFERRED_TIME
+
+
+# --- Calendar feed ------------------------------------------------------------------------------
+
+
+class PatientCalendarApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="patients_sessions_ics",
+        responses={(200, "text/calendar"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, patient_id: int) -> HttpResponse:
+        user = caller(request)
+        patient = clinic_selectors.patient_get(user=user, patient_id=patient_id)
+        sessions = selectors.session_list(user=user).filter(patient=patient).order_by("starts_at")
+        events = [services.session_calendar_event(session) for session in sessions]
+        audit_record(
+            actor=user,
+            action=AuditAction.READ,
+            object_type="patient_calendar",
+            object_id=patient.pk,
+            patient=patient,
+        )
+        body = calendar_ics(events, name=f"{patient.clinic.name} infusions")
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="infusions.ics"'
+        return response

@@ -1,0 +1,118 @@
+"""Every read in the scheduling app, scoped to the caller (clinic.selectors decides the scope)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from clinic.models import Chair, Clinic, Protocol, Role, User
+from clinic.selectors import clinic_list
+from scheduling.availability import Booking, Slot, free_slots, suggest_series
+from scheduling.models import RELEASED_STATUSES, InfusionSession
+from scheduling.services import clinic_hours
+
+
+def session_list(*, user: User) -> QuerySet[InfusionSession]:
+    sessions = InfusionSession.objects.select_related("clinic").prefetch_related("transitions")
+    if user.effective_role == Role.PATIENT:
+        return sessions.filter(patient__user=user)
+    return sessions.filter(clinic__in=clinic_list(user=user))
+
+
+def session_get(*, user: User, session_id: object) -> InfusionSession:
+    return get_object_or_404(session_list(user=user), pk=session_id)
+
+
+def local_day_bounds(clinic: Clinic, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants at which `day` begins and ends in the clinic's zone (23 or 25 hours
+    long on daylight-saving days)."""
+    zone = clinic.zone
+    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start, end
+
+
+def _clinics_of(user: User) -> QuerySet[Clinic]:
+    if user.effective_role == Role.PATIENT:
+        return Clinic.objects.filter(patients__user=user)
+    return clinic_list(user=user)
+
+
+def sessions_on_day(
+    *, user: User, sessions: QuerySet[InfusionSession], day: date
+) -> QuerySet[InfusionSession]:
+    """Sessions starting on `day` in their own clinic's time zone."""
+    on_day = Q(pk__in=[])
+    for clinic in _clinics_of(user).only("pk", "timezone"):
+        start, end = local_day_bounds(clinic, day)
+        on_day |= Q(clinic=clinic, starts_at__gte=start, starts_at__lt=end)
+    return sessions.filter(on_day)
+
+
+def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Booking]:
+    return [
+        Booking(chair_id=chair_id, starts_at=starts_at, ends_at=ends_at)
+        for chair_id, starts_at, ends_at in InfusionSession.objects.filter(
+            clinic=clinic, starts_at__lt=end, ends_at__gt=start
+        )
+        .exclude(status__in=RELEASED_STATUSES)
+        .values_list("chair_id", "starts_at", "ends_at")
+    ]
+
+
+def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime) -> list[Slot]:
+    """Free starts on the day for the protocol's whole booking, in two queries whatever the
+    number of chairs or bookings: the clinic's chairs, and the day's live sessions."""
+    chair_ids = list(
+        Chair.objects.filter(clinic=clinic, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    start, end = local_day_bounds(clinic, day)
+    return free_slots(
+        day=day,
+        hours=clinic_hours(clinic),
+        duration=timedelta(minutes=protocol.booked_minutes),
+        chair_ids=chair_ids,
+        bookings=_live_bookings(clinic=clinic, start=start, end=end),
+        not_before=now,
+    )
+
+
+def series_suggestion(
+    *,
+    clinic: Clinic,
+    patient_id: int,
+    protocol: Protocol,
+    first_day: date,
+    count: int,
+    within_days: int,
+    preferred_time: time,
+    now: datetime,
+) -> list[Slot]:
+    start, _ = local_day_bounds(clinic, first_day)
+    _, end = local_day_bounds(clinic, first_day + timedelta(days=within_days))
+    chair_ids = list(
+        Chair.objects.filter(clinic=clinic, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    patient_busy = list(
+        InfusionSession.objects.filter(patient_id=patient_id, starts_at__lt=end, ends_at__gt=start)
+        .exclude(status__in=RELEASED_STATUSES)
+        .values_list("starts_at", "ends_at")
+    )
+    return suggest_series(
+        first_day=first_day,
+        count=count,
+        within_days=within_days,
+        preferred_time=preferred_time,
+        hours=clinic_hours(clinic),
+        duration=timedelta(minutes=protocol.booked_minutes),
+        chair_ids=chair_ids,
+        bookings=_live_bookings(clinic=clinic, start=start, end=end),
+        patient_busy=patient_busy,
+        not_before=now,
+    )
