@@ -598,10 +598,16 @@ class NotificationListApi(APIView):
         notifications = selectors.notification_list(user=caller(request)).filter(
             **filters.validated_data
         )
-        response, _ = paginated_response(
+        response, page = paginated_response(
             request=request,
             view=self,
             queryset=notifications,
             serializer_class=NotificationOutputSerializer,
+        )
+        # Recipients are patients' phone numbers and addresses: reading them is audited.
+        services.audit_record_many(
+            actor=caller(request),
+            action=AuditAction.READ,
+            entries=[("notification", n.pk, n.patient_id) for n in page],
         )
         return response

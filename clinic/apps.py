@@ -15,6 +15,22 @@ class ClinicConfig(AppConfig):
         user_login_failed.connect(_login_failed, dispatch_uid="clinic.login_failed")
         user_logged_in.connect(_logged_in, dispatch_uid="clinic.logged_in")
 
+        from config.api.exceptions import register_constraint_error
+
+        # The services check these first; the database settles a race between two requests.
+        for constraint, field, message in (
+            (
+                "chair_name_unique_in_clinic",
+                "name",
+                "This clinic already has a chair with this name.",
+            ),
+            ("protocol_name_unique_in_clinic", "name", "A protocol with this name exists."),
+            ("clinic_user_username_key", "username", "This username is taken."),
+        ):
+            register_constraint_error(
+                constraint, code="invalid", message=message, status=400, fields={field: [message]}
+            )
+
 
 def _login_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> None:
     from clinic.services import login_failure_record

@@ -6,8 +6,6 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from config.request_context import client_ip
-
 
 class LockoutModelBackend(ModelBackend):
     def authenticate(
@@ -19,6 +17,6 @@ class LockoutModelBackend(ModelBackend):
     ) -> Any:
         from clinic.services import login_locked_out
 
-        if username is not None and login_locked_out(username=username, ip=client_ip.get()):
+        if username is not None and login_locked_out(username=username):
             raise PermissionDenied("Too many failed logins.")  # stops every backend
         return super().authenticate(request, username=username, password=password, **kwargs)

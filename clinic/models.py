@@ -62,6 +62,10 @@ class Clinic(models.Model):
     # Non-urgent messages to patients are held in this nightly window (local time).
     quiet_hours_start = models.TimeField(default=time(21, 0))
     quiet_hours_end = models.TimeField(default=time(8, 0))
+    # A critical alert still open this long is escalated (paged again, up the chain).
+    alert_escalation_minutes = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -211,6 +215,8 @@ class Route(models.TextChoices):
 
 # Standard IV ketamine for depression runs 40-60 minutes (Fava et al. 2018, PMC6447473).
 IV_INFUSION_MINUTES = (40, 60)
+# Esketamine (Spravato) label: observe at least 2 hours after every dose.
+INTRANASAL_OBSERVATION_MINUTES = 120
 # Readings every 5-30 minutes during the infusion and recovery (CLINICAL.md).
 VITALS_INTERVAL_MINUTES = (5, 30)
 

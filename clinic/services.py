@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from clinic.models import (
+    INTRANASAL_OBSERVATION_MINUTES,
     IV_INFUSION_MINUTES,
     AuditAction,
     AuditEvent,
@@ -104,15 +105,23 @@ class LoginResult:
     user: User
 
 
-def login_locked_out(*, username: str, ip: str | None) -> bool:
-    """True while `username` or `ip` has too many recent failed logins."""
-    since = timezone.now() - settings.LOGIN_FAILURE_WINDOW
-    recent = LoginFailure.objects.filter(at__gte=since)
-    if recent.filter(username__iexact=username).count() >= settings.LOGIN_MAX_FAILURES_PER_USERNAME:
-        return True
-    return (
-        ip is not None and recent.filter(ip=ip).count() >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS
-    )
+def _recent_failures() -> Any:
+    return LoginFailure.objects.filter(at__gte=timezone.now() - settings.LOGIN_FAILURE_WINDOW)
+
+
+def login_locked_out(*, username: str) -> bool:
+    """True while `username` has too many recent failed logins: every attempt is refused,
+    the right password too, so a guesser learns nothing."""
+    failures = _recent_failures().filter(username__iexact=username).count()
+    return failures >= settings.LOGIN_MAX_FAILURES_PER_USERNAME
+
+
+def address_throttled(*, ip: str | None) -> bool:
+    """True while `ip` has too many recent failed logins. Only failures are refused then
+    (429 instead of 401): a clinic behind one address keeps logging in (API.md)."""
+    if ip is None:
+        return False
+    return _recent_failures().filter(ip=ip).count() >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS
 
 
 @transaction.atomic(durable=True)
@@ -128,20 +137,27 @@ def login_failure_record(*, username: str) -> None:
     )
 
 
+def _too_many_failures() -> ApplicationError:
+    return ApplicationError(
+        "too_many_failed_logins",
+        "Too many failed logins. Try again later.",
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        extra={"retry_after_seconds": int(settings.LOGIN_FAILURE_WINDOW.total_seconds())},
+    )
+
+
 def auth_login(*, username: str, password: str) -> LoginResult:
     """Check credentials and issue a token. Failed attempts are counted per username and per
     address (login_failure_record, through Django's user_login_failed signal so that admin
-    logins count too); past the limit every attempt is refused (429) until the window has
-    passed, so a guesser learns nothing even with the right password."""
-    if login_locked_out(username=username, ip=client_ip.get()):
-        raise ApplicationError(
-            "too_many_failed_logins",
-            "Too many failed logins. Try again later.",
-            status=status.HTTP_429_TOO_MANY_REQUESTS,
-            extra={"retry_after_seconds": int(settings.LOGIN_FAILURE_WINDOW.total_seconds())},
-        )
+    logins count too). A locked username refuses everything until the window has passed; a
+    throttled address refuses failures only."""
+    if login_locked_out(username=username):
+        raise _too_many_failures()
+    throttled = address_throttled(ip=client_ip.get())  # before this attempt counts
     user = authenticate(username=username, password=password)
     if not isinstance(user, User):
+        if throttled:
+            raise _too_many_failures()
         raise ApplicationError(
             "invalid_credentials",
             "The username or password is wrong.",
@@ -368,6 +384,15 @@ def protocol_create(
             raise ValidationError({"clinic": ["Say which of your clinics this protocol is for."]})
     if clinic is not None:
         _require_clinic_access(actor=actor, clinic=clinic)
+    if route == Route.INTRANASAL and recovery_minutes < INTRANASAL_OBSERVATION_MINUTES:
+        raise ValidationError(
+            {
+                "recovery_minutes": [
+                    "Esketamine needs at least 2 hours of observation after every dose "
+                    "(Spravato label)."
+                ]
+            }
+        )
     low, high = IV_INFUSION_MINUTES
     if route == Route.IV and not low <= infusion_minutes <= high:
         raise ValidationError(
@@ -433,7 +458,8 @@ def patient_contraindications_review(*, actor: User, patient: Patient) -> Patien
 # --- Notifications outbox ---------------------------------------------------------------------
 
 # A claimed message not marked sent or failed by then (its worker died) may be claimed again.
-NOTIFICATION_CLAIM_SECONDS = 120
+# Longer than a task may run (CELERY_TASK_TIME_LIMIT), so a slow send is never claimed twice.
+NOTIFICATION_CLAIM_SECONDS = 300
 NOTIFICATION_MAX_ATTEMPTS = 5
 # Retry after 30 s, 1 min, 2 min, 4 min... capped at an hour.
 NOTIFICATION_BACKOFF_SECONDS = 30
@@ -510,13 +536,35 @@ def notifications_cancel(
     return pending.update(status=NotificationStatus.CANCELLED, cancelled_at=timezone.now())
 
 
+def _claimable(now: datetime) -> Q:
+    return (
+        Q(status=NotificationStatus.PENDING, scheduled_for__lte=now)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        & Q(attempts__lt=NOTIFICATION_MAX_ATTEMPTS)
+    )
+
+
 def notification_due_ids(*, limit: int = 500) -> list[int]:
-    now = timezone.now()
     return list(
-        Notification.objects.filter(status=NotificationStatus.PENDING, scheduled_for__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        Notification.objects.filter(_claimable(timezone.now()))
         .order_by("scheduled_for")
         .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notifications_fail_abandoned() -> int:
+    """Messages whose last allowed attempt died with its worker end `failed`, visibly, instead
+    of waiting for ever."""
+    now = timezone.now()
+    return Notification.objects.filter(
+        status=NotificationStatus.PENDING,
+        attempts__gte=NOTIFICATION_MAX_ATTEMPTS,
+        claimed_until__lt=now,
+    ).update(
+        status=NotificationStatus.FAILED,
+        claimed_until=None,
+        claim_token=None,
+        last_error=f"Gave up after {NOTIFICATION_MAX_ATTEMPTS} attempts (the worker was lost).",
     )
 
 
@@ -547,16 +595,10 @@ def notification_deliver(*, notification_id: int) -> str:
 
     token = uuid.uuid4()
     now = timezone.now()
-    claimed = (
-        Notification.objects.filter(
-            pk=notification_id, status=NotificationStatus.PENDING, scheduled_for__lte=now
-        )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(
-            claim_token=token,
-            claimed_until=now + timedelta(seconds=NOTIFICATION_CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+    claimed = Notification.objects.filter(_claimable(now), pk=notification_id).update(
+        claim_token=token,
+        claimed_until=now + timedelta(seconds=NOTIFICATION_CLAIM_SECONDS),
+        attempts=F("attempts") + 1,
     )
     if claimed != 1:
         return "not_claimed"
@@ -579,7 +621,15 @@ def notification_deliver(*, notification_id: int) -> str:
 
     try:
         provider_message_id = _send(notification)
-    except DeliveryError as error:
+    except Exception as exc:
+        # Anything but a DeliveryError is our fault or the environment's (a misconfigured
+        # backend, a timeout): retry it like a transient failure, naming only its type, since
+        # exception texts may carry the address.
+        error = (
+            exc
+            if isinstance(exc, DeliveryError)
+            else DeliveryError(f"{type(exc).__name__} while sending", retryable=True)
+        )
         if error.retryable and notification.attempts < NOTIFICATION_MAX_ATTEMPTS:
             delay = min(
                 NOTIFICATION_BACKOFF_SECONDS * 2 ** (notification.attempts - 1),

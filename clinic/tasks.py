@@ -13,8 +13,9 @@ def auth_tokens_purge_expired() -> int:
 @shared_task
 def notifications_deliver_due() -> int:
     """Beat sweep: hand every due message to a delivery task."""
-    from clinic.services import notification_due_ids
+    from clinic.services import notification_due_ids, notifications_fail_abandoned
 
+    notifications_fail_abandoned()
     due = notification_due_ids()
     for notification_id in due:
         notification_deliver.delay(notification_id)

@@ -88,7 +88,8 @@ class ThresholdError(ValueError):
 
 
 def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    # Numbers only: a JSON string "160" would be compared as text by whoever reads it later.
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
         number = Decimal(str(value))
@@ -151,13 +152,26 @@ def _validate_positive_numbers(
                 errors[f"{path}.{key}"] = ["Must be a number above 0 and at most 300."]
 
 
+def _merge_tier(default: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """An override replaces a tier's upper limit, its lower limit, or both; the side it does
+    not name stays as it was (raising a critical upper limit keeps the critical lower one)."""
+    merged = dict(default)
+    for side in (UPPER_COMPARISONS, LOWER_COMPARISONS):
+        if any(key in override for key in side):
+            for key in side:
+                merged.pop(key, None)
+    merged.update(override)
+    return merged
+
+
 def effective_thresholds(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """The defaults with a protocol's overrides laid over them (a tier replaces a tier)."""
+    """The defaults with a protocol's overrides laid over them, limit by limit."""
     result = copy.deepcopy(DEFAULT_THRESHOLDS)
     overrides = overrides or {}
     for parameter, tiers in overrides.get("vitals", {}).items():
         for tier_name, tier in tiers.items():
-            result["vitals"][parameter][tier_name] = dict(tier)
+            vitals = result["vitals"][parameter]
+            vitals[tier_name] = _merge_tier(vitals[tier_name], tier)
     for section in ("baseline_rise", "pre_start_gate", "news2"):
         result[section].update(overrides.get(section, {}))
     return result

@@ -21,6 +21,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 STOP_GRACE_SECONDS = 15
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
 def log(message: str) -> None:
@@ -114,6 +115,9 @@ def main() -> int:
                 env.get("WEB_CONCURRENCY", "2"),
                 "--access-logfile",
                 "-",
+                # The path without its query string: queries may carry a patient's name.
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
                 "--graceful-timeout",
                 "10",
             ],

@@ -144,6 +144,7 @@ LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", defau
 # E-mail through Django's backends: EMAIL_URL as django-environ reads it, e.g.
 # smtp+tls://user:password@smtp.example.org:587 ; the default prints e-mails to the console.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = 10  # seconds: a stuck SMTP server must not hold a delivery past its claim
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Infusion clinic <clinic@localhost>")
 # SMS: clinic.messaging.ConsoleSmsBackend (log, no personal data), InMemorySmsBackend,
 # FileSmsBackend (JSON lines at SMS_FILE_PATH) or TwilioSmsBackend (TWILIO_* below).
@@ -159,7 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.HasRole"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.SafeJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.exception_handler",
@@ -182,6 +183,10 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "clinic.models.Channel.choices",
         "SessionStatusEnum": "scheduling.models.SessionStatus.choices",
         "NotificationStatusEnum": "clinic.models.NotificationStatus.choices",
+        "AlertSeverityEnum": "monitoring.models.Severity.choices",
+        "AdverseEventSeverityEnum": "monitoring.models.AdverseEventSeverity.choices",
+        "AdverseEventKindEnum": "monitoring.models.AdverseEventKind.choices",
+        "NotificationKindEnum": "clinic.models.NotificationKind.choices",
     },
 }
 
@@ -191,6 +196,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     # A task not acknowledged within this time (its worker died) is delivered again.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600),
 }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Fail fast when Redis is down, so that a request never waits on it.
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(socket_connect_timeout=2, socket_timeout=5)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
@@ -228,6 +236,20 @@ CELERY_BEAT_SCHEDULE = {
     },
     "mark-no-shows": {
         "task": "scheduling.tasks.sessions_mark_no_shows",
+        "schedule": timedelta(minutes=1),
+    },
+    # The safety net under on-commit flagging: a reading the broker never carried is flagged
+    # within a few seconds anyway (DESIGN.md 4).
+    "flag-unflagged-readings": {
+        "task": "monitoring.tasks.vital_readings_flag_unflagged",
+        "schedule": timedelta(seconds=5),
+    },
+    "escalate-open-critical-alerts": {
+        "task": "monitoring.tasks.alerts_escalate_due",
+        "schedule": timedelta(seconds=30),
+    },
+    "detect-missed-readings": {
+        "task": "monitoring.tasks.missed_readings_detect",
         "schedule": timedelta(minutes=1),
     },
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from clinic.apis import ALL_STAFF, EVERYONE, caller
 from clinic.models import AuditAction, Role
 from clinic.services import audit_record, audit_record_many
 from config.api.exceptions import ApplicationError
-from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
+from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import paginated_response
 from config.api.schema import ERROR_RESPONSES
 from scheduling import selectors, services
@@ -83,7 +83,7 @@ class SessionBookInputSerializer(serializers.Serializer):
 
 class SessionFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(required=False, min_value=1)
-    date = serializers.DateField(required=False)
+    date = CalendarDateField(required=False)
     patient = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
 
@@ -122,7 +122,7 @@ class SlotOutputSerializer(serializers.Serializer):
 class AvailabilityFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(min_value=1)
     protocol = serializers.IntegerField(min_value=1)
-    date = serializers.DateField()
+    date = CalendarDateField()
 
 
 class AvailabilityOutputSerializer(serializers.Serializer):
@@ -154,7 +154,7 @@ class SeriesSuggestFilterSerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=services.MAX_SERIES_SESSIONS, default=6)
     within_days = serializers.IntegerField(min_value=1, max_value=90, default=21)
     time = serializers.TimeField(required=False, help_text="Preferred local start time.")
-    start_date = serializers.DateField(required=False, help_text="First day (default tomorrow).")
+    start_date = CalendarDateField(required=False, help_text="First day (default tomorrow).")
 
 
 class SeriesSuggestionOutputSerializer(serializers.Serializer):
@@ -167,7 +167,7 @@ class SeriesSuggestionOutputSerializer(serializers.Serializer):
 # --- Sessions -----------------------------------------------------------------------------------
 
 
-def _session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -> Response:
+def session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -> Response:
     session = InfusionSession.objects.prefetch_related("transitions").get(pk=session.pk)
     return Response(SessionOutputSerializer(session).data, status=code)
 
@@ -213,7 +213,7 @@ class SessionListApi(APIView):
         data = SessionBookInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         session = services.session_book(actor=caller(request), **data.validated_data)
-        return _session_response(session, status.HTTP_201_CREATED)
+        return session_response(session, status.HTTP_201_CREATED)
 
 
 class SessionDetailApi(APIView):
@@ -249,7 +249,7 @@ class SessionCheckInApi(APIView):
         session = selectors.session_get(user=user, session_id=session_id)
         data = CheckInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _session_response(
+        return session_response(
             services.session_check_in(actor=user, session=session, **data.validated_data)
         )
 
@@ -265,7 +265,7 @@ class SessionCompleteApi(APIView):
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
         session = selectors.session_get(user=user, session_id=session_id)
-        return _session_response(services.session_complete(actor=user, session=session))
+        return session_response(services.session_complete(actor=user, session=session))
 
 
 class SessionCancelApi(APIView):
@@ -281,7 +281,7 @@ class SessionCancelApi(APIView):
         session = selectors.session_get(user=user, session_id=session_id)
         data = ReasonInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return _session_response(
+        return session_response(
             services.session_cancel(actor=user, session=session, **data.validated_data)
         )
 
@@ -297,7 +297,7 @@ class SessionNoShowApi(APIView):
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
         session = selectors.session_get(user=user, session_id=session_id)
-        return _session_response(services.session_mark_no_show(actor=user, session=session))
+        return session_response(services.session_mark_no_show(actor=user, session=session))
 
 
 class SessionRescheduleApi(APIView):
@@ -313,8 +313,17 @@ class SessionRescheduleApi(APIView):
         session = selectors.session_get(user=user, session_id=session_id)
         data = RescheduleInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        return _session_response(
+        return session_response(
             services.session_reschedule(actor=user, session=session, **data.validated_data)
+        )
+
+
+def _require_offered(*, protocol: Any, clinic: Any) -> None:
+    if not selectors.protocol_offered_by(protocol=protocol, clinic=clinic):
+        raise ApplicationError(
+            "invalid",
+            "This protocol belongs to another clinic.",
+            fields={"protocol": ["This protocol belongs to another clinic."]},
         )
 
 
@@ -337,6 +346,7 @@ class AvailabilityApi(APIView):
         protocol = clinic_selectors.protocol_get(
             user=user, protocol_id=filters.validated_data["protocol"]
         )
+        _require_offered(protocol=protocol, clinic=clinic)
         slots = selectors.availability(
             clinic=clinic, protocol=protocol, day=filters.validated_data["date"], now=timezone.now()
         )
@@ -359,10 +369,6 @@ class SeriesApi(APIView):
         return Response(SeriesOutputSerializer(series).data, status=status.HTTP_201_CREATED)
 
 
-# With no preferred time and no earlier session, suggest mid-morning.
-DEFAULT_PREFERRED_TIME = time(10, 0)
-
-
 class SeriesSuggestApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
 
@@ -380,7 +386,10 @@ class SeriesSuggestApi(APIView):
         protocol = clinic_selectors.protocol_get(user=user, protocol_id=wanted["protocol"])
         clinic = patient.clinic
         now = timezone.now()
-        preferred = wanted.get("time") or _usual_time(patient_id=patient.pk, clinic=clinic)
+        _require_offered(protocol=protocol, clinic=clinic)
+        preferred = wanted.get("time") or selectors.usual_start_time(
+            patient_id=patient.pk, clinic=clinic
+        )
         first_day = wanted.get("start_date") or (
             now.astimezone(clinic.zone).date() + timedelta(days=1)
         )
@@ -409,17 +418,6 @@ class SeriesSuggestApi(APIView):
             "sessions": slots,
         }
         return Response(SeriesSuggestionOutputSerializer(body).data)
-
-
-def _usual_time(*, patient_id: int, clinic: Any) -> time:
-    """The local start time of the patient's latest session, else mid-morning."""
-    latest = (
-        InfusionSession.objects.filter(patient_id=patient_id)
-        .order_by("-starts_at")
-        .values_list("starts_at", flat=True)
-        .first()
-    )
-    return latest.astimezone(clinic.zone).time() if latest else DEFAULT_PREFERRED_TIME
 
 
 # --- Calendar feed ------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ class InfusionSession(models.Model):
     status = models.CharField(
         max_length=16, choices=SessionStatus.choices, default=SessionStatus.SCHEDULED
     )
+    # Bumped by every reschedule and cancellation: the calendar event's SEQUENCE, and part of
+    # each reminder's dedup key so that a session moved back and forth gets fresh reminders.
+    revision = models.PositiveIntegerField(default=0)
     booked_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     booked_at = models.DateTimeField(default=now)
     # Recorded at check-in (CLINICAL.md): fasting, escort or driver, current weight.

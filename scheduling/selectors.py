@@ -9,9 +9,42 @@ from django.shortcuts import get_object_or_404
 
 from clinic.models import Chair, Clinic, Protocol, Role, User
 from clinic.selectors import clinic_list
-from scheduling.availability import Booking, Slot, free_slots, suggest_series
+from scheduling.availability import Booking, ClinicHours, Slot, free_slots, suggest_series
 from scheduling.models import RELEASED_STATUSES, InfusionSession
-from scheduling.services import clinic_hours
+
+# With no preferred time and no earlier session, suggest mid-morning.
+DEFAULT_PREFERRED_TIME = time(10, 0)
+
+
+def clinic_hours(clinic: Clinic) -> ClinicHours:
+    return ClinicHours(
+        tz=clinic.zone,
+        opening_time=clinic.opening_time,
+        closing_time=clinic.closing_time,
+        open_weekdays=frozenset(clinic.open_weekdays),
+    )
+
+
+def live_sessions_overlapping(start: datetime, end: datetime) -> QuerySet[InfusionSession]:
+    """Sessions that hold their chair (not cancelled, not no-show) at some time in [start, end)."""
+    return InfusionSession.objects.filter(starts_at__lt=end, ends_at__gt=start).exclude(
+        status__in=RELEASED_STATUSES
+    )
+
+
+def usual_start_time(*, patient_id: int, clinic: Clinic) -> time:
+    """The local start time of the patient's latest session, else mid-morning."""
+    latest = (
+        InfusionSession.objects.filter(patient_id=patient_id)
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    return latest.astimezone(clinic.zone).time() if latest else DEFAULT_PREFERRED_TIME
+
+
+def protocol_offered_by(*, protocol: Protocol, clinic: Clinic) -> bool:
+    return protocol.clinic_id in (None, clinic.pk)
 
 
 def session_list(*, user: User) -> QuerySet[InfusionSession]:
@@ -54,10 +87,8 @@ def sessions_on_day(
 def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Booking]:
     return [
         Booking(chair_id=chair_id, starts_at=starts_at, ends_at=ends_at)
-        for chair_id, starts_at, ends_at in InfusionSession.objects.filter(
-            clinic=clinic, starts_at__lt=end, ends_at__gt=start
-        )
-        .exclude(status__in=RELEASED_STATUSES)
+        for chair_id, starts_at, ends_at in live_sessions_overlapping(start, end)
+        .filter(clinic=clinic)
         .values_list("chair_id", "starts_at", "ends_at")
     ]
 
@@ -100,8 +131,8 @@ def series_suggestion(
         .values_list("pk", flat=True)
     )
     patient_busy = list(
-        InfusionSession.objects.filter(patient_id=patient_id, starts_at__lt=end, ends_at__gt=start)
-        .exclude(status__in=RELEASED_STATUSES)
+        live_sessions_overlapping(start, end)
+        .filter(patient_id=patient_id)
         .values_list("starts_at", "ends_at")
     )
     return suggest_series(

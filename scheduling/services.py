@@ -35,7 +35,7 @@ from clinic.services import (
 )
 from config.api.exceptions import ApplicationError, application_error_from_integrity_error
 from scheduling import lifecycle
-from scheduling.availability import ClinicHours, fits_clinic_hours
+from scheduling.availability import fits_clinic_hours
 from scheduling.calendar import CalendarEvent, calendar_ics
 from scheduling.models import (
     RELEASED_STATUSES,
@@ -44,17 +44,9 @@ from scheduling.models import (
     SessionStatus,
     SessionTransition,
 )
+from scheduling.selectors import clinic_hours, live_sessions_overlapping
 
 MAX_SERIES_SESSIONS = 24
-
-
-def clinic_hours(clinic: Any) -> ClinicHours:
-    return ClinicHours(
-        tz=clinic.zone,
-        opening_time=clinic.opening_time,
-        closing_time=clinic.closing_time,
-        open_weekdays=frozenset(clinic.open_weekdays),
-    )
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
@@ -123,8 +115,8 @@ def _check_nurse_capacity(
     on the nurse's row so that two bookings cannot both take the last place."""
     User.objects.select_for_update(no_key=True).filter(pk=nurse.pk).first()
     overlapping = (
-        InfusionSession.objects.filter(nurse=nurse, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(status__in=RELEASED_STATUSES)
+        live_sessions_overlapping(starts_at, ends_at)
+        .filter(nurse=nurse)
         .exclude(pk__in=[exclude] if exclude is not None else [])
         .count()
     )
@@ -149,7 +141,7 @@ def _save_or_conflict(session: InfusionSession, **extra: Any) -> None:
         raise mapped from error
 
 
-def _record(
+def session_transition_record(
     session: InfusionSession,
     *,
     action: str,
@@ -215,7 +207,7 @@ def _book(
         booked_at=now,
     )
     _save_or_conflict(session, **(conflict_extra or {}))
-    _record(session, action="book", actor=actor, from_status="")
+    session_transition_record(session, action="book", actor=actor, from_status="")
     _schedule_reminders(session, now=now)
     return session
 
@@ -241,11 +233,7 @@ def session_book(
 
 
 def _first_free_chair(*, clinic: Any, starts_at: datetime, ends_at: datetime) -> Chair | None:
-    busy = (
-        InfusionSession.objects.filter(clinic=clinic, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(status__in=RELEASED_STATUSES)
-        .values("chair_id")
-    )
+    busy = live_sessions_overlapping(starts_at, ends_at).filter(clinic=clinic).values("chair_id")
     return (
         Chair.objects.select_related("clinic")
         .filter(clinic=clinic, is_active=True)
@@ -302,10 +290,12 @@ def series_book(
 # --- Lifecycle ----------------------------------------------------------------------------------
 
 
-def _locked(session: InfusionSession, action: str) -> tuple[InfusionSession, str]:
+def session_lock_for(session: InfusionSession, action: str) -> tuple[InfusionSession, str]:
     """Lock the session row and check that `action` is allowed from its current status."""
     locked = (
-        InfusionSession.objects.select_for_update()
+        # of=self: lock the session only, not the clinic, patient, protocol and chair joined in
+        # (locking those would block every booking of the clinic and invite deadlocks).
+        InfusionSession.objects.select_for_update(of=("self",), no_key=True)
         .select_related("clinic", "patient", "protocol", "chair")
         .get(pk=session.pk)
     )
@@ -320,7 +310,7 @@ def _locked(session: InfusionSession, action: str) -> tuple[InfusionSession, str
     return locked, locked.status
 
 
-def _not_before_early_arrival(session: InfusionSession, action: str, now: datetime) -> None:
+def session_check_opened(session: InfusionSession, action: str, now: datetime) -> None:
     opens = session.starts_at - lifecycle.EARLY_ARRIVAL
     if now < opens:
         raise ApplicationError(
@@ -340,16 +330,16 @@ def session_check_in(
     escort_confirmed: bool,
     weight_kg: Decimal | None = None,
 ) -> InfusionSession:
-    session, before = _locked(session, "check_in")
+    session, before = session_lock_for(session, "check_in")
     now = timezone.now()
-    _not_before_early_arrival(session, "check_in", now)
+    session_check_opened(session, "check_in", now)
     session.status = lifecycle.target("check_in")
     session.fasting_confirmed = fasting_confirmed
     session.escort_confirmed = escort_confirmed
     session.weight_kg = weight_kg
     session.checked_in_at = now
     session.save()
-    _record(
+    session_transition_record(
         session,
         action="check_in",
         actor=actor,
@@ -366,30 +356,33 @@ def session_check_in(
 @transaction.atomic(durable=True)
 def session_complete(*, actor: User, session: InfusionSession) -> InfusionSession:
     """The infusion is over; recovery begins."""
-    session, before = _locked(session, "complete")
+    session, before = session_lock_for(session, "complete")
     session.status = lifecycle.target("complete")
     session.completed_at = timezone.now()
     session.save()
-    _record(session, action="complete", actor=actor, from_status=before)
+    session_transition_record(session, action="complete", actor=actor, from_status=before)
     return session
 
 
 @transaction.atomic(durable=True)
 def session_cancel(*, actor: User, session: InfusionSession, reason: str) -> InfusionSession:
-    session, before = _locked(session, "cancel")
+    session, before = session_lock_for(session, "cancel")
     session.status = lifecycle.target("cancel")
+    session.revision += 1
     session.save()
     notifications_cancel(session=session.pk)
-    _record(session, action="cancel", actor=actor, from_status=before, reason=reason)
+    session_transition_record(
+        session, action="cancel", actor=actor, from_status=before, reason=reason
+    )
     return session
 
 
 def _mark_no_show(session: InfusionSession, actor: User | None) -> InfusionSession:
-    session, before = _locked(session, "no_show")
+    session, before = session_lock_for(session, "no_show")
     session.status = lifecycle.target("no_show")
     session.save()
     notifications_cancel(session=session.pk)
-    _record(session, action="no_show", actor=actor, from_status=before)
+    session_transition_record(session, action="no_show", actor=actor, from_status=before)
     return session
 
 
@@ -434,7 +427,7 @@ def session_reschedule(
     chair: Chair | None = None,
 ) -> InfusionSession:
     """Move a session (and its reminders) in one transaction: all of it or nothing."""
-    session, before = _locked(session, "reschedule")
+    session, before = session_lock_for(session, "reschedule")
     new_chair = chair or session.chair
     duration = session.ends_at - session.starts_at  # frozen at booking
     ends_at = starts_at + duration
@@ -457,10 +450,11 @@ def session_reschedule(
             exclude=session.pk,
         )
     session.starts_at, session.ends_at, session.chair = starts_at, ends_at, new_chair
+    session.revision += 1
     _save_or_conflict(session)
     notifications_cancel(session=session.pk, kind=NotificationKind.APPOINTMENT_REMINDER)
     _schedule_reminders(session, now=timezone.now())
-    _record(
+    session_transition_record(
         session,
         action="reschedule",
         actor=actor,
@@ -494,7 +488,7 @@ def session_calendar_event(session: InfusionSession) -> CalendarEvent:
             "No solid food for 6 hours before; clear liquids until 2 hours before. "
             "Bring an adult to take you home; no driving until the next day."
         ),
-        sequence=int(session.starts_at.timestamp()) // 60 % 1_000_000,
+        sequence=session.revision,
         cancelled=session.status in RELEASED_STATUSES,
     )
 
@@ -538,7 +532,7 @@ def _schedule_reminders(session: InfusionSession, *, now: datetime) -> None:
             body=body,
             calendar_ics=ics,
             scheduled_for=due,
-            dedup_key=f"session:{session.pk}:reminder:{hours}h:{session.starts_at:%Y%m%dT%H%MZ}",
+            dedup_key=f"session:{session.pk}:rev{session.revision}:reminder:{hours}h",
             patient=session.patient,
             session=session.pk,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -171,6 +172,31 @@ def celery_worker(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _point_broker_at(url: str) -> None:
+    # Celery caches its connection and producer pools: forget them (without closing: kombu
+    # keeps pools per URL and hands the same one back) so the next send uses `url`.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = url
+
+
+@contextlib.contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """This process's Celery points at a port where nothing listens, as if Redis were down."""
+    original = celery_app.conf.broker_url
+    _point_broker_at("redis://127.0.0.1:1/0")
+    try:
+        yield
+    finally:
+        _point_broker_at(original)
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    with broker_unreachable():
+        yield
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15, interval: float = 0.1) -> Any:

@@ -163,6 +163,11 @@ def check_gunicorn(argv: list[str]) -> None:
     workers = option(argv, "--workers", "-w")
     assert workers is not None, f"gunicorn must set --workers: {argv}"
     assert int(default_of(workers)) >= 2, f"gunicorn needs at least 2 workers, got {workers}"
+    log_format = option(argv, "--access-logformat")
+    assert log_format is not None and "%(U)s" in log_format, f"log paths only: {argv}"
+    assert not {"%(r)s", "%(q)s"} & set(re.findall(r"%\(\w+\)s", log_format)), (
+        f"the access log must not record query strings (personal data): {argv}"
+    )
     bind = option(argv, "--bind", "-b")
     assert bind is not None, f"gunicorn must --bind explicitly: {argv}"
     assert bind.startswith("0.0.0.0:"), f"gunicorn must listen on all interfaces, got {bind}"

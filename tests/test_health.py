@@ -3,8 +3,6 @@
 import pytest
 from django.test import Client
 
-from config.celery_app import app as celery_app
-
 
 def test_healthz_needs_nothing() -> None:
     response = Client().get("/healthz")
@@ -16,16 +14,6 @@ def test_readyz_is_ok_when_database_and_broker_answer() -> None:
     response = Client().get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
-
-
-@pytest.fixture
-def broker_down():
-    original = celery_app.conf.broker_url
-    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        yield
-    finally:
-        celery_app.conf.broker_url = original
 
 
 @pytest.mark.django_db

@@ -47,6 +47,7 @@ class ConstraintError:
     code: str
     message: str
     extra: dict[str, Any]
+    fields: dict[str, list[str]] | None
 
 
 # Database constraints whose violation is the client's doing, by constraint name. Apps register
@@ -61,8 +62,9 @@ def register_constraint_error(
     message: str,
     status: int = status.HTTP_409_CONFLICT,
     extra: dict[str, Any] | None = None,
+    fields: dict[str, list[str]] | None = None,
 ) -> None:
-    _CONSTRAINT_ERRORS[constraint] = ConstraintError(status, code, message, extra or {})
+    _CONSTRAINT_ERRORS[constraint] = ConstraintError(status, code, message, extra or {}, fields)
 
 
 def application_error_from_integrity_error(exc: IntegrityError) -> ApplicationError | None:
@@ -71,7 +73,9 @@ def application_error_from_integrity_error(exc: IntegrityError) -> ApplicationEr
     known = _CONSTRAINT_ERRORS.get(name or "")
     if known is None:
         return None
-    return ApplicationError(known.code, known.message, status=known.status, extra=known.extra)
+    return ApplicationError(
+        known.code, known.message, status=known.status, extra=dict(known.extra), fields=known.fields
+    )
 
 
 def _body(

@@ -21,7 +21,12 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_page_size(self, request: Any) -> int:
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+        if raw is not None and not (
+            raw.isascii()
+            and raw.isdigit()
+            and len(raw) <= 4
+            and 1 <= int(raw) <= self.max_page_size
+        ):
             raise ValidationError(
                 {"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]}
             )

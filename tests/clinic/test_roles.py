@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import AllowAny
 
 from clinic.models import Role
+from monitoring.models import Alert
 from tests.conftest import REPO_ROOT, client_for
 from tests.factories import PatientFactory, ProtocolFactory, SessionFactory
 
@@ -66,11 +67,21 @@ def test_every_api_endpoint_has_a_row() -> None:
 def test_the_role_table_holds(role, clinic, make_user) -> None:
     user = make_user(role=role, clinics=[clinic] if role != Role.PATIENT else [])
     patient = PatientFactory.create(clinic=clinic, user=user if role == Role.PATIENT else None)
+    session = SessionFactory.create(patient=patient)
     ids = {
         "/clinics/": clinic.pk,
         "/patients/": patient.pk,
         "/protocols/": ProtocolFactory.create(clinic=clinic).pk,
-        "/sessions/": SessionFactory.create(patient=patient).pk,
+        "/sessions/": session.pk,
+        "/alerts/": Alert.objects.create(
+            clinic=clinic,
+            patient=patient,
+            session=session,
+            parameter="systolic",
+            severity="warning",
+            message="m",
+            dedup_key="roles",
+        ).pk,
     }
     failures = []
     for endpoint, row in role_table().items():

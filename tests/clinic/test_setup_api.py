@@ -329,6 +329,13 @@ def test_an_intranasal_protocol_is_not_held_to_the_iv_range(api_as) -> None:
 
 
 @pytest.mark.django_db
+def test_an_intranasal_protocol_observes_for_at_least_two_hours(api_as) -> None:
+    payload = {**PROTOCOL, "route": "intranasal", "infusion_minutes": 5, "recovery_minutes": 119}
+    response = api_as("clinician").post("/api/v1/protocols/", payload, format="json")
+    assert response.status_code == 400 and "recovery_minutes" in response.json()["fields"]
+
+
+@pytest.mark.django_db
 def test_a_clinician_of_two_clinics_must_say_which(api_as, clinic, other_clinic) -> None:
     clinician = api_as("clinician", clinics=[clinic, other_clinic])
     response = clinician.post("/api/v1/protocols/", PROTOCOL, format="json")

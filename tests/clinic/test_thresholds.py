@@ -51,6 +51,15 @@ def test_an_override_replaces_one_tier_and_leaves_the_rest() -> None:
     assert DEFAULT_THRESHOLDS["vitals"]["systolic"]["warning"]["above"] == 160
 
 
+def test_an_override_of_one_side_keeps_the_other() -> None:
+    overrides = {"vitals": {"systolic": {"critical": {"at_or_above": 190}}}}
+    effective = effective_thresholds(validate_threshold_overrides(overrides))
+    assert effective["vitals"]["systolic"]["critical"] == {"at_or_above": 190, "at_or_below": 90}
+    swapped = {"vitals": {"heart_rate": {"warning": {"at_or_above": 115}}}}
+    effective = effective_thresholds(validate_threshold_overrides(swapped))
+    assert effective["vitals"]["heart_rate"]["warning"] == {"at_or_above": 115, "below": 50}
+
+
 def test_no_overrides_is_the_defaults() -> None:
     assert effective_thresholds({}) == DEFAULT_THRESHOLDS
     assert effective_thresholds(None) == DEFAULT_THRESHOLDS
@@ -70,6 +79,7 @@ def test_no_overrides_is_the_defaults() -> None:
         ),
         ({"vitals": {"systolic": {"warning": {"above": "high"}}}}, "vitals.systolic.warning.above"),
         ({"vitals": {"systolic": {"warning": {"above": True}}}}, "vitals.systolic.warning.above"),
+        ({"vitals": {"systolic": {"warning": {"above": "160"}}}}, "vitals.systolic.warning.above"),
         ({"vitals": {"systolic": {"warning": {"above": 400}}}}, "vitals.systolic.warning.above"),
         ({"vitals": {"systolic": {"warning": {}}}}, "vitals.systolic.warning"),
         # critical less extreme than warning

@@ -1,0 +1,599 @@
+"""Every write in the monitoring app: vitals ingest, flagging, alerts, escalation, missed
+readings, and the clinical gates of a session (start, stop, discharge).
+
+How none is lost (DESIGN.md 4): a reading is committed first; on commit a task flags it; a beat
+sweep flags whatever is still unflagged a few seconds later (broker down, task lost). Flagging a
+reading locks its row and checks `flagged_at`, so a task delivered twice creates nothing twice;
+alerts also carry a unique dedup key as the database's own guarantee.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from rest_framework import status
+
+from clinic.models import Channel, NotificationKind, Role, User
+from clinic.services import audit_record, audit_record_many, notification_schedule
+from clinic.tasks import notification_deliver
+from clinic.thresholds import effective_thresholds
+from config.api.exceptions import ApplicationError
+from config.celery_app import enqueue_on_commit
+from monitoring import rules
+from monitoring.models import (
+    MEASUREMENTS,
+    AdverseEvent,
+    Alert,
+    AlertEscalation,
+    AlertParameter,
+    AlertStatus,
+    InfusionStart,
+    Severity,
+    VitalReading,
+)
+from scheduling.models import InfusionSession, SessionStatus
+from scheduling.services import (
+    session_check_opened,
+    session_lock_for,
+    session_transition_record,
+)
+
+# Vitals are taken from check-in (the baseline) until discharge.
+RECORDING_STATUSES = (SessionStatus.CHECKED_IN, SessionStatus.IN_PROGRESS, SessionStatus.RECOVERY)
+WATCHED_STATUSES = (SessionStatus.IN_PROGRESS, SessionStatus.RECOVERY)
+# A reading unflagged this long after it arrived is flagged by the sweep.
+FLAG_SWEEP_GRACE = timedelta(seconds=3)
+# Missed reading: none for the protocol's interval plus this (CLINICAL.md).
+MISSED_READING_SLACK = timedelta(minutes=5)
+# Discharge: the last reading must be at most this old (CLINICAL.md).
+DISCHARGE_READING_MAX_AGE = timedelta(minutes=15)
+MAX_ESCALATION_LEVEL = 3
+COMPARED_FIELDS = (*MEASUREMENTS, "on_oxygen", "taken_at", "supersedes_id", "device_id")
+
+
+# --- Context -------------------------------------------------------------------------------------
+
+
+def rules_reading(reading: VitalReading) -> rules.Reading:
+    return rules.Reading(
+        systolic=reading.systolic,
+        diastolic=reading.diastolic,
+        heart_rate=reading.heart_rate,
+        spo2=reading.spo2,
+        respiratory_rate=reading.respiratory_rate,
+        temperature_c=reading.temperature_c,
+        consciousness=reading.consciousness,
+        on_oxygen=reading.on_oxygen,
+    )
+
+
+def session_thresholds(session: InfusionSession) -> dict[str, Any]:
+    return effective_thresholds(session.protocol.thresholds)
+
+
+def session_baseline(session: InfusionSession) -> VitalReading | None:
+    """The reading the infusion was started on (None before the start)."""
+    start = InfusionStart.objects.select_related("baseline_reading").filter(session=session).first()
+    return start.baseline_reading if start else None
+
+
+def evaluate(
+    reading: VitalReading, *, thresholds: dict[str, Any], baseline: VitalReading | None
+) -> list[rules.Flag]:
+    return rules.evaluate(
+        rules_reading(reading),
+        thresholds=thresholds,
+        baseline=rules_reading(baseline)
+        if baseline is not None and baseline.pk != reading.pk
+        else None,
+    )
+
+
+def flags_json(flags: Iterable[rules.Flag]) -> list[dict[str, str]]:
+    return [
+        {"parameter": f.parameter, "severity": f.severity, "value": f.value, "message": f.message}
+        for f in flags
+    ]
+
+
+# --- Ingest --------------------------------------------------------------------------------------
+
+
+def _same_content(stored: VitalReading, given: dict[str, Any], session: InfusionSession) -> bool:
+    if stored.session_id != session.pk:
+        return False
+    for field in COMPARED_FIELDS:
+        default: Any = False if field == "on_oxygen" else ("" if field == "device_id" else None)
+        wanted = given.get(field, default)
+        have = getattr(stored, field)
+        if field == "temperature_c" and wanted is not None:
+            wanted = Decimal(wanted)
+        if have != wanted:
+            return False
+    return True
+
+
+def vital_readings_record(
+    *, actor: User, session: InfusionSession, readings: Sequence[dict[str, Any]]
+) -> tuple[list[VitalReading], bool]:
+    """Store readings all-or-nothing; return them and whether any was new.
+
+    A reading whose id is known and whose content is the same is a replay (nothing stored
+    again); the same id with other content is a conflict. A constant number of queries
+    whatever the batch size."""
+    ids = [r["id"] for r in readings]
+    if len(set(ids)) != len(ids):
+        raise ApplicationError(
+            "invalid", "The same reading id appears twice.", fields={"id": ["Duplicate id."]}
+        )
+    with transaction.atomic(durable=True):
+        # Share the session with other ingests but not with a status change (a FOR UPDATE).
+        session = (
+            InfusionSession.objects.select_for_update(no_key=True)
+            .select_related("protocol", "clinic")
+            .get(pk=session.pk)
+        )
+        if session.status not in RECORDING_STATUSES:
+            raise ApplicationError(
+                "session_not_active",
+                f"Vitals are recorded from check-in to discharge; this session is "
+                f"{session.status.replace('_', ' ')}.",
+                status=status.HTTP_409_CONFLICT,
+                extra={"status": session.status},
+            )
+        known = VitalReading.objects.in_bulk(ids)
+        for given in readings:
+            stored = known.get(given["id"])
+            if stored is not None and not _same_content(stored, given, session):
+                raise ApplicationError(
+                    "idempotency_conflict",
+                    f"Reading {given['id']} was already received with other content.",
+                    status=status.HTTP_409_CONFLICT,
+                    extra={"id": str(given["id"])},
+                )
+        _check_supersedes(session, [r for r in readings if r["id"] not in known])
+        now = timezone.now()
+        new = [
+            VitalReading(session=session, recorded_by=actor, received_at=now, **given)
+            for given in readings
+            if given["id"] not in known
+        ]
+        VitalReading.objects.bulk_create(new)
+        if new:
+            audit_record_many(
+                actor=actor,
+                action="create",
+                entries=[("vital_reading", reading.pk, session.patient_id) for reading in new],
+            )
+            enqueue_on_commit(_flag_task(), [str(reading.pk) for reading in new])
+    by_id = {**known, **{reading.pk: reading for reading in new}}
+    return [by_id[i] for i in ids], bool(new)
+
+
+def _flag_task() -> Any:
+    from monitoring.tasks import vital_readings_flag
+
+    return vital_readings_flag
+
+
+def _check_supersedes(session: InfusionSession, new: Sequence[dict[str, Any]]) -> None:
+    targets = [r["supersedes_id"] for r in new if r.get("supersedes_id")]
+    if not targets:
+        return
+    found = dict(VitalReading.objects.filter(pk__in=targets).values_list("pk", "session_id"))
+    taken = set(
+        VitalReading.objects.filter(supersedes_id__in=targets).values_list(
+            "supersedes_id", flat=True
+        )
+    )
+    for target in targets:
+        if found.get(target) != session.pk:
+            raise ApplicationError(
+                "invalid",
+                "A correction must supersede a reading of the same session.",
+                fields={"supersedes": [f"Unknown reading {target}."]},
+            )
+        if target in taken or targets.count(target) > 1:
+            raise ApplicationError(
+                "already_superseded",
+                f"Reading {target} has already been corrected; correct the correction instead.",
+                status=status.HTTP_409_CONFLICT,
+            )
+
+
+# --- Flagging ------------------------------------------------------------------------------------
+
+
+def vital_readings_flag(*, reading_ids: Sequence[str | uuid.UUID]) -> int:
+    """Flag readings and raise their alerts; return how many alerts were created.
+    Each reading in its own transaction so one bad row cannot hold back the others."""
+    created = 0
+    for reading_id in reading_ids:
+        created += _flag_one(reading_id)
+    return created
+
+
+def _flag_one(reading_id: str | uuid.UUID) -> int:
+    with transaction.atomic():
+        reading = (
+            VitalReading.objects.select_for_update(of=("self",))
+            .select_related("session__protocol", "session__clinic", "session__patient")
+            .filter(pk=reading_id, flagged_at__isnull=True)
+            .first()
+        )
+        if reading is None:
+            return 0  # flagged already (a task delivered twice, or the sweep got there first)
+        session = reading.session
+        flags = evaluate(
+            reading, thresholds=session_thresholds(session), baseline=session_baseline(session)
+        )
+        reading.flags = flags_json(flags)
+        reading.flagged_at = timezone.now()
+        reading.save(update_fields=["flags", "flagged_at"])
+        alerts = [
+            Alert(
+                clinic=session.clinic,
+                patient=session.patient,
+                session=session,
+                reading=reading,
+                parameter=flag.parameter,
+                severity=flag.severity,
+                message=flag.message,
+                value=flag.value,
+                dedup_key=f"reading:{reading.pk}:{flag.parameter}",
+            )
+            for flag in flags
+        ]
+        Alert.objects.bulk_create(alerts)
+        for alert in alerts:
+            if alert.severity == Severity.CRITICAL:
+                _page(alert, level=0)
+        return len(alerts)
+
+
+def vital_readings_flag_unflagged(*, limit: int = 1000) -> int:
+    """Beat sweep: flag every reading still unflagged after a few seconds."""
+    stale = list(
+        VitalReading.objects.filter(
+            flagged_at__isnull=True, received_at__lte=timezone.now() - FLAG_SWEEP_GRACE
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return vital_readings_flag(reading_ids=stale)
+
+
+# --- Paging and escalation -----------------------------------------------------------------------
+
+
+def _contact(user: User) -> tuple[str, str] | None:
+    if user.phone:
+        return Channel.SMS, user.phone
+    if user.email:
+        return Channel.EMAIL, user.email
+    return None
+
+
+def _recipients(alert: Alert, level: int) -> list[User]:
+    """Level 0: the session's nurse and the clinic's clinicians (the clinicians on duty).
+    Level 1 and up: the clinicians again, and the clinic's admins."""
+    roles = [Role.CLINICIAN] if level == 0 else [Role.CLINICIAN, Role.ADMIN]
+    staff = list(
+        User.objects.filter(clinics=alert.clinic_id, role__in=roles, is_active=True).order_by("pk")
+    )
+    nurse = alert.session.nurse if alert.session_id and alert.session else None
+    if level == 0 and nurse is not None and nurse not in staff:
+        staff.insert(0, nurse)
+    return staff
+
+
+def _page(alert: Alert, *, level: int) -> list[User]:
+    """Write urgent messages about a critical alert to the outbox (in the caller's
+    transaction) and hand them to the workers on commit."""
+    recipients = _recipients(alert, level)
+    where = f" in session {alert.session_id}" if alert.session_id else ""
+    body = (
+        f"CRITICAL{' (escalated)' if level else ''}: {alert.message} "
+        f"Patient #{alert.patient_id}{where}. Acknowledge in the clinic app."
+    )
+    for user in recipients:
+        contact = _contact(user)
+        if contact is None:
+            continue
+        channel, address = contact
+        notification = notification_schedule(
+            clinic=alert.clinic,
+            kind=NotificationKind.ALERT,
+            channel=channel,
+            recipient=address,
+            recipient_user=user,
+            subject="Critical alert",
+            body=body,
+            scheduled_for=timezone.now(),
+            dedup_key=f"alert:{alert.pk}:level{level}:user{user.pk}",
+            patient=alert.patient,
+            urgent=True,
+            session=alert.session_id,
+        )
+        enqueue_on_commit(notification_deliver, notification.pk)
+    return recipients
+
+
+def alerts_escalate_due() -> int:
+    """Beat sweep: page again, up the chain, every critical alert still open after the
+    clinic's escalation delay. Each escalation is claimed with a conditional UPDATE so that two
+    sweeps never page twice for the same level."""
+    now = timezone.now()
+    escalated = 0
+    candidates = Alert.objects.filter(
+        status=AlertStatus.OPEN,
+        severity=Severity.CRITICAL,
+        escalation_level__lt=MAX_ESCALATION_LEVEL,
+    ).select_related("clinic", "patient", "session__nurse")[:500]
+    for alert in candidates:
+        delay = timedelta(minutes=alert.clinic.alert_escalation_minutes)
+        since = alert.last_escalated_at or alert.created_at
+        if now - since < delay:
+            continue
+        level = alert.escalation_level + 1
+        with transaction.atomic():
+            claimed = Alert.objects.filter(
+                pk=alert.pk, status=AlertStatus.OPEN, escalation_level=alert.escalation_level
+            ).update(escalation_level=level, last_escalated_at=now)
+            if claimed != 1:
+                continue  # acknowledged meanwhile, or another sweep escalated it
+            recipients = _page(alert, level=level)
+            record = AlertEscalation.objects.create(alert=alert, level=level, at=now)
+            record.recipients.set(recipients)
+            audit_record(
+                actor=None,
+                action="alert_escalate",
+                object_type="alert",
+                object_id=alert.pk,
+                patient=alert.patient_id,
+            )
+        escalated += 1
+    return escalated
+
+
+# --- Missed readings -----------------------------------------------------------------------------
+
+
+def missed_readings_detect() -> int:
+    """Beat sweep: a session in progress or recovery with no reading for its protocol's interval
+    plus 5 minutes raises one missed_reading warning per gap (the gap is named by its start)."""
+    now = timezone.now()
+    sessions = (
+        InfusionSession.objects.filter(status__in=WATCHED_STATUSES)
+        .select_related("protocol", "clinic", "patient")
+        .annotate(last_taken=Max("readings__taken_at"))
+    )
+    raised = 0
+    for session in sessions:
+        gap_start = max(filter(None, [session.last_taken, session.started_at]), default=None)
+        if gap_start is None:
+            continue
+        allowed = timedelta(minutes=session.protocol.vitals_interval_minutes) + MISSED_READING_SLACK
+        if now - gap_start <= allowed:
+            continue
+        _, created = Alert.objects.get_or_create(
+            dedup_key=f"missed:{session.pk}:{gap_start.isoformat()}",
+            defaults={
+                "clinic": session.clinic,
+                "patient": session.patient,
+                "session": session,
+                "parameter": AlertParameter.MISSED_READING,
+                "severity": Severity.WARNING,
+                "message": (
+                    f"No vital signs since {gap_start.astimezone(session.clinic.zone):%H:%M}: "
+                    f"a reading is due every {session.protocol.vitals_interval_minutes} minutes."
+                ),
+                "value": f"{int((now - gap_start).total_seconds() // 60)} min",
+            },
+        )
+        raised += created
+    return raised
+
+
+# --- Alerts --------------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def alert_acknowledge(*, actor: User, alert: Alert, note: str) -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status != AlertStatus.OPEN:
+        raise ApplicationError(
+            "invalid_transition",
+            "This alert has already been acknowledged.",
+            status=status.HTTP_409_CONFLICT,
+        )
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_by = actor
+    alert.acknowledged_at = timezone.now()
+    alert.note = note
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "note"])
+    audit_record(
+        actor=actor,
+        action="alert_acknowledge",
+        object_type="alert",
+        object_id=alert.pk,
+        patient=alert.patient_id,
+    )
+    return alert
+
+
+# --- Session gates -------------------------------------------------------------------------------
+
+
+def _gate_failure(message: str, failures: list[str], **extra: Any) -> ApplicationError:
+    return ApplicationError(
+        "pre_start_check_failed",
+        message,
+        status=status.HTTP_409_CONFLICT,
+        extra={"failures": failures, **extra},
+    )
+
+
+def latest_reading(
+    session: InfusionSession, *, since: datetime | None = None
+) -> VitalReading | None:
+    """The most recent reading that no correction has replaced."""
+    readings = VitalReading.objects.filter(session=session, superseded_by__isnull=True)
+    if since is not None:
+        readings = readings.filter(taken_at__gte=since)
+    return readings.order_by("-taken_at", "-received_at").first()
+
+
+@transaction.atomic(durable=True)
+def session_start(
+    *, actor: User, session: InfusionSession, override_reason: str = ""
+) -> InfusionSession:
+    """Start the infusion: needs a baseline taken at or after check-in, within the pre-start
+    gate (CLINICAL.md), unless a clinician overrides with a written reason (both are kept).
+    Records the dose from the most recent weight."""
+    session, before = session_lock_for(session, "start")
+    now = timezone.now()
+    session_check_opened(session, "start", now)
+    baseline = latest_reading(session, since=session.checked_in_at)
+    if baseline is None:
+        raise _gate_failure(
+            "A baseline reading taken at or after check-in is needed before the start.",
+            ["no baseline reading"],
+        )
+    thresholds = session_thresholds(session)
+    failures = rules.pre_start_gate_failures(rules_reading(baseline), thresholds)
+    if baseline.systolic is None and baseline.diastolic is None:
+        failures.append("The baseline has no blood pressure.")
+    if session.fasting_confirmed is False:
+        failures.append("Fasting was not confirmed at check-in.")
+    override_reason = override_reason.strip()
+    if failures:
+        if not override_reason:
+            raise _gate_failure(
+                "The pre-start checks failed: " + " ".join(failures),
+                failures,
+                baseline=str(baseline.pk),
+            )
+        if actor.effective_role != Role.CLINICIAN:
+            raise _gate_failure(
+                "Only a clinician may override the pre-start checks.",
+                failures,
+                baseline=str(baseline.pk),
+            )
+    weight = session.weight_kg or session.patient.weight_kg
+    dose = (session.protocol.dose_mg_per_kg * weight).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    InfusionStart.objects.create(
+        session=session,
+        baseline_reading=baseline,
+        weight_kg=weight,
+        dose_mg_per_kg=session.protocol.dose_mg_per_kg,
+        dose_mg=dose,
+        gate_failures=failures,
+        override_reason=override_reason if failures else "",
+        override_by=actor if failures else None,
+        started_by=actor,
+        started_at=now,
+    )
+    session.status = SessionStatus.IN_PROGRESS
+    session.started_at = now
+    session.save(update_fields=["status", "started_at"])
+    session_transition_record(
+        session,
+        action="start",
+        actor=actor,
+        from_status=before,
+        reason=override_reason if failures else "",
+        details={"dose_mg": str(dose), "weight_kg": str(weight), "gate_failures": failures},
+    )
+    return session
+
+
+def _adverse_event(session: InfusionSession, actor: User, event: dict[str, Any]) -> AdverseEvent:
+    adverse = AdverseEvent.objects.create(session=session, recorded_by=actor, **event)
+    audit_record(
+        actor=actor,
+        action="create",
+        object_type="adverse_event",
+        object_id=adverse.pk,
+        patient=session.patient_id,
+    )
+    return adverse
+
+
+@transaction.atomic(durable=True)
+def session_stop(
+    *,
+    actor: User,
+    session: InfusionSession,
+    reason: str,
+    adverse_event: dict[str, Any] | None = None,
+) -> InfusionSession:
+    """End an infusion early, with a reason and (usually) the adverse event that caused it."""
+    session, before = session_lock_for(session, "stop")
+    session.status = SessionStatus.STOPPED
+    session.save(update_fields=["status"])
+    details: dict[str, Any] = {}
+    if adverse_event:
+        details["adverse_event"] = _adverse_event(session, actor, adverse_event).pk
+    session_transition_record(
+        session, action="stop", actor=actor, from_status=before, reason=reason, details=details
+    )
+    return session
+
+
+def discharge_failures(session: InfusionSession, now: datetime) -> list[str]:
+    """What stands between the patient and going home (CLINICAL.md "Discharge")."""
+    failures = []
+    last = latest_reading(session)
+    if last is None:
+        failures.append("There is no reading.")
+    else:
+        if now - last.taken_at > DISCHARGE_READING_MAX_AGE:
+            failures.append("The last reading is more than 15 minutes old.")
+        if not rules.within_warning_limits(rules_reading(last), session_thresholds(session)):
+            failures.append("The last reading is outside the warning limits.")
+    if Alert.objects.filter(
+        session=session, status=AlertStatus.OPEN, severity=Severity.CRITICAL
+    ).exists():
+        failures.append("A critical alert is still open.")
+    if not session.escort_confirmed:
+        failures.append("No escort or driver was confirmed.")
+    return failures
+
+
+@transaction.atomic(durable=True)
+def session_discharge(*, actor: User, session: InfusionSession) -> InfusionSession:
+    session, before = session_lock_for(session, "discharge")
+    failures = discharge_failures(session, timezone.now())
+    if failures:
+        raise ApplicationError(
+            "discharge_criteria_unmet",
+            "Not ready for discharge: " + " ".join(failures),
+            status=status.HTTP_409_CONFLICT,
+            extra={"failures": failures},
+        )
+    session.status = SessionStatus.DISCHARGED
+    session.save(update_fields=["status"])
+    session_transition_record(session, action="discharge", actor=actor, from_status=before)
+    return session
+
+
+@transaction.atomic(durable=True)
+def adverse_event_record(
+    *, actor: User, session: InfusionSession, event: dict[str, Any]
+) -> AdverseEvent:
+    session = InfusionSession.objects.select_for_update(no_key=True).get(pk=session.pk)
+    if session.status not in (*RECORDING_STATUSES, SessionStatus.STOPPED, SessionStatus.DISCHARGED):
+        raise ApplicationError(
+            "session_not_active",
+            "Adverse events are recorded for a session that has begun.",
+            status=status.HTTP_409_CONFLICT,
+        )
+    return _adverse_event(session, actor, event)
