@@ -89,3 +89,59 @@ def test_a_role_that_may_not_is_403(api_as) -> None:
 def test_bad_query_parameters_are_400(api_as) -> None:
     body = assert_error(api_as("nurse").get("/api/v1/patients/?clinic=abc"), 400, "invalid")
     assert "clinic" in body["fields"]
+
+
+@pytest.mark.django_db
+def test_json_nested_too_deeply_is_400(api_as) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    response = api_as("scheduler").post(
+        "/api/v1/patients/", data=deep, content_type="application/json"
+    )
+    assert_error(response, 400, "parse_error")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", ["\u00b2", "9" * 5000, "-1", "1.5"])
+def test_odd_page_sizes_are_400(api_as, size) -> None:
+    body = assert_error(api_as("nurse").get(f"/api/v1/patients/?page_size={size}"), 400, "invalid")
+    assert "page_size" in body["fields"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/sessions/?date=9999-12-31",
+        "/api/v1/sessions/?date=0001-01-01",
+        "/api/v1/availability/?clinic=1&protocol=1&date=9999-12-31",
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_400(api_as, url) -> None:
+    assert_error(api_as("scheduler").get(url), 400, "invalid")
+
+
+@pytest.mark.django_db
+def test_a_start_at_the_end_of_the_calendar_is_400(api_as, clinic) -> None:
+    payload = {"patient": 1, "protocol": 1, "chair": 1, "starts_at": "9999-12-31T23:00:00Z"}
+    body = assert_error(
+        api_as("scheduler").post("/api/v1/sessions/", payload, format="json"), 400, "invalid"
+    )
+    assert "starts_at" in body["fields"]
+
+
+@pytest.mark.django_db
+def test_a_unique_name_race_the_database_settles_is_a_400(clinic) -> None:
+    from django.db import IntegrityError, transaction
+
+    from clinic.models import Chair
+    from config.api.exceptions import application_error_from_integrity_error
+
+    Chair.objects.create(clinic=clinic, name="A")
+    with pytest.raises(IntegrityError) as caught, transaction.atomic():
+        Chair.objects.create(clinic=clinic, name="A")  # as if two requests passed the check at once
+    mapped = application_error_from_integrity_error(caught.value)
+    assert (
+        mapped is not None
+        and mapped.status == 400
+        and mapped.fields == {"name": ["This clinic already has a chair with this name."]}
+    )

@@ -91,3 +91,41 @@ def test_failed_admin_logins_count_towards_the_lockout(make_user, clinic, settin
     )
     assert response.status_code == 200  # the login form again, not a redirect into the admin
     assert browser.get("/admin/clinic/patient/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_clinic_admin_cannot_reach_into_another_clinic(
+    clinic_admin_browser, clinic, other_clinic, make_user
+) -> None:
+    colleague = make_user(role=Role.NURSE, clinics=[clinic])
+    form = clinic_admin_browser.get(f"/admin/clinic/user/{colleague.pk}/change/").content.decode()
+    assert f'value="{clinic.pk}"' in form and f'value="{other_clinic.pk}"' not in form
+    shared = make_user(role=Role.NURSE, clinics=[clinic, other_clinic])
+    # Staff who also work for another clinic are read-only here.
+    page = clinic_admin_browser.get(f"/admin/clinic/user/{shared.pk}/change/").content.decode()
+    assert 'name="username"' not in page
+
+
+@pytest.mark.django_db
+def test_the_admin_audit_list_shows_only_this_clinics_patients(
+    clinic_admin_browser, clinic, other_clinic
+) -> None:
+    from clinic.services import audit_record
+
+    mine = PatientFactory.create(clinic=clinic, last_name="Mine")
+    theirs = PatientFactory.create(clinic=other_clinic, last_name="Theirs")
+    audit_record(actor=None, action="read", object_type="patient", object_id=mine.pk, patient=mine)
+    audit_record(
+        actor=None, action="read", object_type="patient", object_id=theirs.pk, patient=theirs
+    )
+    page = clinic_admin_browser.get("/admin/clinic/auditevent/").content
+    assert b"Mine" in page and b"Theirs" not in page
+
+
+@pytest.mark.django_db
+def test_admin_edits_and_reads_of_patients_are_audited(clinic_admin_browser, clinic) -> None:
+    patient = PatientFactory.create(clinic=clinic)
+    clinic_admin_browser.get(f"/admin/clinic/patient/{patient.pk}/change/")
+    assert AuditEvent.objects.filter(action="read", patient=patient).exists()
+    clinic_admin_browser.post("/admin/clinic/chair/add/", {"clinic": clinic.pk, "name": "Z"})
+    assert AuditEvent.objects.filter(action="create", object_type="chair").exists()

@@ -233,3 +233,39 @@ def test_admins_list_notifications_with_filters(api_as, clinic, other_clinic) ->
     ).json()["results"]
     assert admin.get("/api/v1/notifications/?status=sent").json()["results"] == []
     assert admin.get("/api/v1/notifications/?kind=bogus").status_code == 400
+
+
+class BrokenSmsBackend:
+    """Fails the way a bug or a misconfiguration would: not with a DeliveryError."""
+
+    def send(self, *, to: str, body: str, reference: str) -> str:
+        raise RuntimeError(f"could not reach {to}")  # a text that names the recipient
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_is_retried_without_personal_data(clinic, settings) -> None:
+    settings.SMS_BACKEND = "tests.clinic.test_outbox.BrokenSmsBackend"
+    message = make_message(clinic)
+    with time_machine.travel(NOON, tick=False):
+        assert notification_deliver(notification_id=message.pk) == "retry"
+    message.refresh_from_db()
+    assert message.status == "pending" and message.last_error == "RuntimeError while sending"
+    assert message.recipient not in message.last_error
+
+
+@pytest.mark.django_db
+def test_a_message_whose_last_attempt_died_ends_failed(clinic) -> None:
+    from clinic.services import notifications_fail_abandoned
+
+    message = make_message(clinic)
+    Notification.objects.filter(pk=message.pk).update(
+        attempts=NOTIFICATION_MAX_ATTEMPTS, claimed_until=NOON + timedelta(minutes=5)
+    )
+    with time_machine.travel(NOON + timedelta(minutes=1), tick=False):
+        assert notification_due_ids() == []
+        assert notifications_fail_abandoned() == 0  # its worker may still be sending
+    with time_machine.travel(NOON + timedelta(minutes=6), tick=False):
+        assert notification_due_ids() == []  # never claimed a sixth time
+        assert notifications_fail_abandoned() == 1
+    message.refresh_from_db()
+    assert message.status == "failed" and "Gave up" in message.last_error
