@@ -33,6 +33,14 @@ def default_reminder_offsets_hours() -> list[int]:
     return [48, 2]
 
 
+# CLINICAL.md: the 988 Suicide & Crisis Lifeline in the US; each clinic may set its own text.
+DEFAULT_CRISIS_TEXT = (
+    "If you are thinking about harming yourself, you are not alone. In the US, call or text 988 "
+    "(the 988 Suicide & Crisis Lifeline) at any time, or call 911 if you are in danger now. "
+    "Your care team has been told and will contact you."
+)
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     SCHEDULER = "scheduler", "Scheduler"
@@ -66,6 +74,18 @@ class Clinic(models.Model):
     alert_escalation_minutes = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
+    # Questionnaire cadence: a baseline PHQ-9 and GAD-7 when the first session is booked, and a
+    # follow-up this many days after each discharge at this local time.
+    survey_baseline_enabled = models.BooleanField(default=True)
+    survey_followup_days = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(30)]
+    )  # 0: no follow-ups
+    survey_followup_time = models.TimeField(default=time(10, 0))
+    survey_expiry_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    # Shown to a patient at once when they answer PHQ-9 item 9 with anything but "not at all".
+    crisis_text = models.TextField(default=DEFAULT_CRISIS_TEXT)
     created_at = models.DateTimeField(default=now)
 
     class Meta:

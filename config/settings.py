@@ -140,6 +140,13 @@ LOGIN_FAILURE_WINDOW = timedelta(minutes=env.int("LOGIN_FAILURE_WINDOW_MINUTES",
 LOGIN_MAX_FAILURES_PER_USERNAME = env.int("LOGIN_MAX_FAILURES_PER_USERNAME", default=5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
 
+# Where patients open their questionnaire links (the public address of this service).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+# Public (no login) questionnaire pages: requests per address per minute.
+PUBLIC_SURVEY_RATE_PER_MINUTE = env.int("PUBLIC_SURVEY_RATE_PER_MINUTE", default=30)
+# Shared by every web process for rate limits: e.g. redis://localhost:6379/1 in production.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Outbound messages ------------------------------------------------------------------------
 # E-mail through Django's backends: EMAIL_URL as django-environ reads it, e.g.
 # smtp+tls://user:password@smtp.example.org:587 ; the default prints e-mails to the console.
@@ -187,6 +194,8 @@ SPECTACULAR_SETTINGS = {
         "AdverseEventSeverityEnum": "monitoring.models.AdverseEventSeverity.choices",
         "AdverseEventKindEnum": "monitoring.models.AdverseEventKind.choices",
         "NotificationKindEnum": "clinic.models.NotificationKind.choices",
+        "SurveyStatusEnum": "monitoring.models.SurveyStatus.choices",
+        "AlertStatusEnum": "monitoring.models.AlertStatus.choices",
     },
 }
 
@@ -233,6 +242,14 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {
         "task": "clinic.tasks.notifications_deliver_due",
         "schedule": timedelta(seconds=10),
+    },
+    "create-baseline-surveys": {
+        "task": "monitoring.tasks.surveys_create_baselines",
+        "schedule": timedelta(minutes=1),
+    },
+    "expire-overdue-surveys": {
+        "task": "monitoring.tasks.surveys_expire_overdue",
+        "schedule": timedelta(minutes=5),
     },
     "mark-no-shows": {
         "task": "scheduling.tasks.sessions_mark_no_shows",

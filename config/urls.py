@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
+from monitoring.views import survey_page
 
 handler400 = "config.api.exceptions.json_bad_request"
 handler404 = "config.api.exceptions.json_not_found"
@@ -30,6 +31,7 @@ urlpatterns = [
         ),
         name="swagger-ui",
     ),
+    path("s/<str:token>/", survey_page, name="survey-page"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

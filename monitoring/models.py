@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
@@ -272,3 +273,88 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity} {self.kind} in session {self.session_id}"
+
+
+class SurveyStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+
+
+class SurveySource(models.TextChoices):
+    STAFF = "staff", "Sent by staff"
+    BASELINE = "baseline", "Baseline before the first infusion"
+    FOLLOW_UP = "follow_up", "Follow-up after an infusion"
+
+
+class Survey(models.Model):
+    """One questionnaire sent to one patient, answered once through a link. Only the SHA-256 of
+    the link's token is stored: the token itself exists in the message that carried it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="surveys")
+    instrument = models.CharField(max_length=16)  # a key of monitoring.instruments.INSTRUMENTS
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(
+        max_length=16, choices=SurveyStatus.choices, default=SurveyStatus.PENDING
+    )
+    source = models.CharField(max_length=16, choices=SurveySource.choices)
+    session = models.ForeignKey(
+        InfusionSession, on_delete=models.PROTECT, null=True, blank=True, related_name="surveys"
+    )  # the infusion a follow-up is about
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "instrument", "completed_at"]),
+            models.Index(
+                fields=["expires_at"], name="survey_pending_idx", condition=Q(status="pending")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=SurveyStatus.values), name="survey_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("due_at")), name="survey_expires_after_due"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=SurveyStatus.COMPLETED) | Q(completed_at__isnull=False),
+                name="survey_completed_has_time",
+            ),
+            # One follow-up of each instrument per infusion: the discharge and a sweep racing
+            # to create it make one.
+            models.UniqueConstraint(
+                fields=["session", "instrument"],
+                condition=Q(source="follow_up"),
+                name="survey_one_follow_up_per_session",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "instrument"],
+                condition=Q(source="baseline"),
+                name="survey_one_baseline_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} survey {self.pk} ({self.status})"
+
+
+class SurveyResponse(models.Model):
+    """The answers, as given, and their score. Never changed (append-only trigger)."""
+
+    survey = models.OneToOneField(Survey, on_delete=models.PROTECT, related_name="response")
+    answers = ArrayField(models.PositiveSmallIntegerField())
+    total_score = models.PositiveSmallIntegerField()
+    severity = models.CharField(max_length=32)
+    safety_flag = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"response to survey {self.survey_id}: {self.total_score}"

@@ -8,10 +8,17 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from clinic.models import Role, User
+from clinic.models import Patient, Role, User
 from clinic.selectors import clinic_list
-from monitoring import charts
-from monitoring.models import AdverseEvent, Alert, InfusionStart, VitalReading
+from monitoring import charts, instruments
+from monitoring.models import (
+    AdverseEvent,
+    Alert,
+    InfusionStart,
+    Survey,
+    SurveyResponse,
+    VitalReading,
+)
 from scheduling.models import InfusionSession
 
 # The reading closest to this long after the start is "the reading at about 40 minutes",
@@ -212,4 +219,90 @@ def session_chart_data(*, session: InfusionSession) -> dict[str, Any]:
             for a in Alert.objects.filter(session=session).order_by("created_at")
         ],
         "tz": session.clinic.zone,
+    }
+
+
+def survey_list(*, user: User) -> QuerySet[Survey]:
+    if user.effective_role == Role.PATIENT:
+        return Survey.objects.filter(patient__user=user)
+    return Survey.objects.filter(clinic__in=clinic_list(user=user))
+
+
+def survey_by_token(*, raw_token: str) -> Survey | None:
+    from monitoring.services import survey_token_hash
+
+    return (
+        Survey.objects.select_related("clinic")
+        .filter(token_hash=survey_token_hash(raw_token))
+        .first()
+    )
+
+
+def patient_outcomes(*, patient: Patient) -> dict[str, Any]:
+    """Per instrument: baseline (the last score before the first infusion; until there is one,
+    the latest score), latest, response and remission (CLINICAL.md), and the history."""
+    first_infusion = (
+        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    responses = list(
+        SurveyResponse.objects.filter(survey__patient=patient)
+        .select_related("survey")
+        .order_by("completed_at")
+    )
+    outcomes: dict[str, Any] = {}
+    for code in instruments.INSTRUMENTS:
+        mine = [r for r in responses if r.survey.instrument == code]
+        latest = mine[-1].total_score if mine else None
+        if first_infusion is None:
+            baseline = latest
+        else:
+            before = [r for r in mine if r.completed_at < first_infusion]
+            baseline = before[-1].total_score if before else None
+        response, remission = instruments.response_and_remission(baseline=baseline, latest=latest)
+        outcomes[code] = {
+            "baseline": baseline,
+            "latest": latest,
+            "response": response,
+            "remission": remission,
+            "scores": [
+                {
+                    "completed_at": r.completed_at,
+                    "total_score": r.total_score,
+                    "severity": r.severity,
+                }
+                for r in mine
+            ],
+        }
+    return outcomes
+
+
+def patient_outcomes_chart_data(*, patient: Patient) -> dict[str, Any]:
+    outcomes = patient_outcomes(patient=patient)
+    series, bands, max_scores = {}, {}, {}
+    for code, outcome in outcomes.items():
+        instrument = instruments.get(code)
+        series[instrument.name] = [
+            charts.ScorePoint(at=score["completed_at"], total=score["total_score"])
+            for score in outcome["scores"]
+        ]
+        bands[instrument.name] = [
+            charts.SeverityBand(label=b.name.replace("_", " "), low=b.low, high=b.high)
+            for b in instrument.bands
+        ]
+        max_scores[instrument.name] = instrument.max_score
+    infusions = list(
+        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+    )
+    return {
+        "title": "PHQ-9 and GAD-7 over time",
+        "series": series,
+        "bands": bands,
+        "max_scores": max_scores,
+        "infusion_dates": infusions,
+        "tz": patient.clinic.zone,
     }

@@ -29,3 +29,17 @@ def missed_readings_detect() -> int:
     from monitoring.services import missed_readings_detect as detect
 
     return detect()
+
+
+@shared_task
+def surveys_create_baselines() -> int:
+    from monitoring.services import surveys_create_baselines as create
+
+    return create()
+
+
+@shared_task
+def surveys_expire_overdue() -> int:
+    from monitoring.services import surveys_expire_overdue as expire
+
+    return expire()

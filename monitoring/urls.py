@@ -27,6 +27,19 @@ urlpatterns = [
         "sessions/<int:session_id>/chart.svg", apis.SessionChartApi.as_view(), name="session-chart"
     ),
     path("alerts/", apis.AlertListApi.as_view(), name="alert-list"),
+    path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
+    path("surveys/", apis.SurveyListApi.as_view(), name="survey-list"),
+    path("public/surveys/<str:token>/", apis.PublicSurveyApi.as_view(), name="public-survey"),
+    path(
+        "patients/<int:patient_id>/outcomes/",
+        apis.PatientOutcomesApi.as_view(),
+        name="patient-outcomes",
+    ),
+    path(
+        "patients/<int:patient_id>/outcomes.svg",
+        apis.PatientOutcomesChartApi.as_view(),
+        name="patient-outcomes-chart",
+    ),
     path(
         "alerts/<int:alert_id>/acknowledge/",
         apis.AlertAcknowledgeApi.as_view(),
