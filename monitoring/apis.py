@@ -598,7 +598,8 @@ class PublicSurveyResultSerializer(serializers.Serializer):
     crisis_text = serializers.CharField(required=False)
 
 
-def public_rate_limited(request: Request) -> None:
+def public_rate_limited(request: Any) -> None:
+    """Raise 429 past the per-address limit of the public questionnaire pages (HTML and JSON)."""
     if over_limit(
         scope="public_survey",
         key=client_ip_of(request),
@@ -610,21 +611,7 @@ def public_rate_limited(request: Request) -> None:
 def public_survey(raw_token: str) -> Survey:
     """The survey behind a link, or the error the patient should see (404, 409, 410)."""
     survey = selectors.survey_by_token(raw_token=raw_token)
-    if survey is None:
-        raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
-    if survey.status == SurveyStatus.COMPLETED:
-        raise ApplicationError(
-            "already_completed",
-            "This questionnaire has already been answered. Thank you.",
-            status=status.HTTP_409_CONFLICT,
-        )
-    if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= timezone.now():
-        raise ApplicationError(
-            "expired",
-            "This link has expired. Your clinic will send you a new one.",
-            status=status.HTTP_410_GONE,
-        )
-    return survey
+    return services.survey_require_open(survey, now=timezone.now())
 
 
 class PublicSurveyApi(APIView):

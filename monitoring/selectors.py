@@ -65,11 +65,7 @@ def _reading(reading: VitalReading | None) -> dict[str, Any] | None:
 def session_summary(*, session: InfusionSession) -> dict[str, Any]:
     """The monitoring record of a session, for the chart and the clinician's note."""
     readings = list(reading_list(session=session))
-    superseded = set(
-        VitalReading.objects.filter(session=session, supersedes__isnull=False).values_list(
-            "supersedes_id", flat=True
-        )
-    )
+    superseded = {r.supersedes_id for r in readings if r.supersedes_id is not None}
     current = [r for r in readings if r.pk not in superseded]
     start = InfusionStart.objects.filter(session=session).select_related("baseline_reading").first()
     transitions = {t.action: t for t in session.transitions.all()}

@@ -780,6 +780,26 @@ def surveys_expire_overdue() -> int:
     return expired
 
 
+def survey_require_open(survey: Survey | None, *, now: datetime) -> Survey:
+    """The survey, if its link may still be answered; else the error the patient should see:
+    404 unknown, 409 already answered, 410 expired."""
+    if survey is None:
+        raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
+    if survey.status == SurveyStatus.COMPLETED:
+        raise ApplicationError(
+            "already_completed",
+            "This questionnaire has already been answered. Thank you.",
+            status=status.HTTP_409_CONFLICT,
+        )
+    if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= now:
+        raise ApplicationError(
+            "expired",
+            "This link has expired. Your clinic will send you a new one.",
+            status=status.HTTP_410_GONE,
+        )
+    return survey
+
+
 @dataclass(frozen=True)
 class SurveySubmission:
     survey: Survey
@@ -798,21 +818,8 @@ def survey_submit(*, raw_token: str, answers: Any) -> SurveySubmission:
             .filter(token_hash=survey_token_hash(raw_token))
             .first()
         )
-        if survey is None:
-            raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
-        if survey.status == SurveyStatus.COMPLETED:
-            raise ApplicationError(
-                "already_completed",
-                "This questionnaire has already been answered. Thank you.",
-                status=status.HTTP_409_CONFLICT,
-            )
         now = timezone.now()
-        if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= now:
-            raise ApplicationError(
-                "expired",
-                "This link has expired. Your clinic will send you a new one.",
-                status=status.HTTP_410_GONE,
-            )
+        survey = survey_require_open(survey, now=now)
         instrument = instruments.get(survey.instrument)
         try:
             result = instrument.score(answers)

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from config.api.exceptions import ApplicationError
-from config.ratelimit import over_limit
-from config.request_context import client_ip_of
 from monitoring import instruments, services
-from monitoring.apis import public_survey
+from monitoring.apis import public_rate_limited, public_survey
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -88,15 +85,8 @@ def _questions(
 @never_cache
 @require_http_methods(["GET", "POST"])
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
-    if over_limit(
-        scope="public_survey",
-        key=client_ip_of(request),
-        limit=settings.PUBLIC_SURVEY_RATE_PER_MINUTE,
-    ):
-        wait = ApplicationError("throttled", "Too many requests. Please try again in a minute.")
-        wait.status = 429
-        return _closed(request, wait)
     try:
+        public_rate_limited(request)
         survey = public_survey(token)
     except ApplicationError as error:
         return _closed(request, error)
