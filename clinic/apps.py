@@ -10,6 +10,8 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
+        from clinic import checks  # noqa: F401  (registers the system checks)
+
         # Django's own logins (the admin) bypass our login service; these receivers give them
         # the same failed-login counting and audit trail.
         user_login_failed.connect(_login_failed, dispatch_uid="clinic.login_failed")

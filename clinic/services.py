@@ -457,9 +457,8 @@ def patient_contraindications_review(*, actor: User, patient: Patient) -> Patien
 
 # --- Notifications outbox ---------------------------------------------------------------------
 
-# A claimed message not marked sent or failed by then (its worker died) may be claimed again.
-# Longer than a task may run (CELERY_TASK_TIME_LIMIT), so a slow send is never claimed twice.
-NOTIFICATION_CLAIM_SECONDS = 300
+# A claimed message not marked sent or failed by then (its worker died) may be claimed again:
+# settings.NOTIFICATION_CLAIM_SECONDS, longer than a task may run (a system check holds it).
 NOTIFICATION_MAX_ATTEMPTS = 5
 # Retry after 30 s, 1 min, 2 min, 4 min... capped at an hour.
 NOTIFICATION_BACKOFF_SECONDS = 30
@@ -597,7 +596,7 @@ def notification_deliver(*, notification_id: int) -> str:
     now = timezone.now()
     claimed = Notification.objects.filter(_claimable(now), pk=notification_id).update(
         claim_token=token,
-        claimed_until=now + timedelta(seconds=NOTIFICATION_CLAIM_SECONDS),
+        claimed_until=now + timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS),
         attempts=F("attempts") + 1,
     )
     if claimed != 1:

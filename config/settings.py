@@ -84,6 +84,10 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # every write goes through a service
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A process killed mid-statement (a worker SIGKILLed while waiting on a lock) leaves its
+# statement running in PostgreSQL, which would commit it on its own if nobody checked: the
+# server looks for its client every second and abandons the statement if it has gone.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c client_connection_check_interval=1s"
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "DJANGO_TEST_DATABASE_NAME", default="test_infusion_clinic"
 )
@@ -223,8 +227,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 100
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 20
+# How long a worker's claim on an outbox message lasts. A message claimed by a worker that died
+# is sent by another once the claim lapses; a live worker must never lose its claim mid-send,
+# so the claim outlasts CELERY_TASK_TIME_LIMIT (checked at start-up: clinic/checks.py).
+NOTIFICATION_CLAIM_SECONDS = env.int("NOTIFICATION_CLAIM_SECONDS", default=300)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Enqueueing must never hang a request when the broker is down: fail fast, and let the beat

@@ -121,57 +121,79 @@ def worker_sms_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("worker") / "sms.jsonl"
 
 
+def start_celery(
+    *args: str, queue: str, sms_file: Path, env: dict[str, str] | None = None
+) -> WorkerProcess:
+    """A real `celery -A config <args>` process (a worker or beat) on the test database and
+    Redis, sending its tasks to (and consuming) `queue`, writing its SMS to `sms_file`. It runs
+    in a process group of its own, so a test can SIGKILL it with all its pool processes."""
+    environment = dict(os.environ)
+    environment.update(
+        DATABASE_URL=test_database_url(),
+        CELERY_BROKER_URL=celery_app.conf.broker_url,
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        SMS_BACKEND="clinic.messaging.FileSmsBackend",
+        SMS_FILE_PATH=str(sms_file),
+    )
+    environment.update(env or {})
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "celery"), "-A", "config", *args],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    started = WorkerProcess(process, queue)
+    threading.Thread(target=started.follow, daemon=True).start()
+    return started
+
+
+def start_worker(
+    queue: str, sms_file: Path, *, concurrency: int = 2, env: dict[str, str] | None = None
+) -> WorkerProcess:
+    worker = start_celery(
+        "worker",
+        "--queues",
+        queue,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"{queue}-{uuid.uuid4().hex[:6]}@%h",
+        queue=queue,
+        sms_file=sms_file,
+        env=env,
+    )
+    worker.wait_ready()
+    return worker
+
+
+def stop(started: WorkerProcess) -> None:
+    started.process.terminate()
+    try:
+        started.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        started.process.kill()
+        started.process.wait()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None, django_db_blocker: Any, celery_queue: str, worker_sms_file: Path
 ) -> Iterator[WorkerProcess]:
     """A real `celery worker` process on the test database and the test Redis."""
     with django_db_blocker.unblock():
-        database_url = test_database_url()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        CELERY_BROKER_URL=celery_app.conf.broker_url,
-        CELERY_TASK_DEFAULT_QUEUE=celery_queue,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        SMS_BACKEND="clinic.messaging.FileSmsBackend",
-        SMS_FILE_PATH=str(worker_sms_file),
-    )
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "--queues",
-            celery_queue,
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"{celery_queue}@%h",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    worker = WorkerProcess(process, celery_queue)
-    threading.Thread(target=worker.follow, daemon=True).start()
+        worker = start_worker(celery_queue, worker_sms_file)
     try:
-        worker.wait_ready()
         yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(worker)
 
 
 def _point_broker_at(url: str) -> None:
@@ -183,14 +205,19 @@ def _point_broker_at(url: str) -> None:
 
 
 @contextlib.contextmanager
-def broker_unreachable() -> Iterator[None]:
-    """This process's Celery points at a port where nothing listens, as if Redis were down."""
+def broker_at(url: str) -> Iterator[None]:
+    """This process's Celery sends its tasks to `url` for the duration of the block."""
     original = celery_app.conf.broker_url
-    _point_broker_at("redis://127.0.0.1:1/0")
+    _point_broker_at(url)
     try:
         yield
     finally:
         _point_broker_at(original)
+
+
+def broker_unreachable() -> contextlib.AbstractContextManager[None]:
+    """This process's Celery points at a port where nothing listens, as if Redis were down."""
+    return broker_at("redis://127.0.0.1:1/0")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -115,6 +115,18 @@ def error_response(exc: ApplicationError) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (restart, failover, a dropped connection) or
+        # cancelled the statement: nothing was committed, and a retry will reconnect (Django
+        # discards the broken connection when the request ends). Client writes are idempotent
+        # (readings carry their own UUID), so "try again" is the honest answer.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        set_rollback()
+        return Response(
+            _body("service_unavailable", "The database is unavailable; try again shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, IntegrityError):
         mapped = application_error_from_integrity_error(exc)
         if mapped is None:
