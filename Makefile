@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint lock clean
+.PHONY: install run test lint bench lock clean
 
 install: $(STAMP)
 
@@ -26,6 +26,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	DJANGO_SECRET_KEY=lint-only $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# Benchmark (not part of `make test`): BENCH_QUICK=1 for the 5-minute run. See README.
+bench: install
+	$(BIN)/python -m bench
 
 # Regenerate the pinned lock files from pyproject.toml's direct dependencies.
 lock:

@@ -1,0 +1,336 @@
+"""The system under test, started as in production: gunicorn (sync workers, as the Dockerfile and
+docker-compose.yml run it), a Celery worker and Celery beat, on local PostgreSQL and Redis.
+
+Each process runs in its own process group with its output in a log file under
+bench/results/run.tmp/; `System.stop()` (also on Ctrl-C and on failure) stops them all, and the
+database and Redis database the run used are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+import psycopg
+import redis
+from psycopg import sql
+
+from bench.plan import REPO_ROOT, Plan
+
+STOP_GRACE_SECONDS = 20
+READY_TIMEOUT_SECONDS = 120
+# As the production compose file logs requests (the path without its query string).
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def log(message: str) -> None:
+    print(f"bench  | {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def libpq_url(url: str) -> str:
+    """psycopg wants postgresql:// (Django's django-environ also accepts postgres://)."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def recreate_database(plan: Plan) -> None:
+    with psycopg.connect(libpq_url(plan.admin_database_url), autocommit=True) as conn:
+        name = sql.Identifier(plan.database_name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def drop_database(plan: Plan) -> None:
+    with psycopg.connect(libpq_url(plan.admin_database_url), autocommit=True) as conn:
+        name = sql.Identifier(plan.database_name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def flush_redis(plan: Plan) -> None:
+    """The bench's Redis database number is its own: its queue and Celery's bookkeeping."""
+    client = redis.Redis.from_url(plan.redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def application_environment(plan: Plan, *, port: int, run_dir: Path) -> dict[str, str]:
+    """Production-like settings: DEBUG off, a secret key made for this run, and the bench's
+    own database, Redis database and queue."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=plan.database_url,
+        CELERY_BROKER_URL=plan.redis_url,
+        CELERY_TASK_DEFAULT_QUEUE=f"bench-{secrets.token_hex(4)}",
+        CLINIC_VAR_DIR=str(run_dir / "var"),
+        LOG_LEVEL="INFO",
+        PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        with self.log_path.open("wb") as out:
+            self.process = subprocess.Popen(
+                self.command,
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped with its children
+            )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def signal_group(self, signum: int) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    role: str
+    pid: int
+    rss_mb: float
+    pss_mb: float | None
+    uss_mb: float | None
+
+
+class System:
+    """Database, broker and the three processes of a deployment, as a context manager."""
+
+    def __init__(self, plan: Plan, run_dir: Path) -> None:
+        self.plan = plan
+        self.run_dir = run_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = application_environment(plan, port=self.port, run_dir=run_dir)
+        bin_dir = Path(sys.executable).parent
+        self.services = [
+            Service(
+                "web",
+                [
+                    str(bin_dir / "gunicorn"),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    str(plan.web_workers),
+                    "--access-logfile",
+                    "-",
+                    "--access-logformat",
+                    ACCESS_LOG_FORMAT,
+                    "--worker-tmp-dir",
+                    "/dev/shm",  # noqa: S108 - as the Dockerfile and compose file run it
+                    "--graceful-timeout",
+                    "10",
+                ],
+                run_dir / "web.log",
+            ),
+            Service(
+                "worker",
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel",
+                    "INFO",
+                    "--concurrency",
+                    str(plan.celery_concurrency),
+                    "--hostname",
+                    f"bench-{os.getpid()}@%h",
+                ],
+                run_dir / "worker.log",
+            ),
+            Service(
+                "beat",
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "config",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--pidfile",
+                    "",
+                ],
+                run_dir / "beat.log",
+            ),
+        ]
+        self._database_created = False
+
+    # --- Life cycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> System:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def prepare(self) -> None:
+        """A fresh, migrated database and an empty Redis database."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "var").mkdir(exist_ok=True)
+        log(f"database {self.plan.database_name}: dropped, created, migrating")
+        recreate_database(self.plan)
+        self._database_created = True
+        flush_redis(self.plan)
+        with (self.run_dir / "migrate.log").open("wb") as out:
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput"],
+                env=self.env,
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+            )
+
+    def start(self) -> None:
+        for service in self.services:
+            service.start(self.env)
+        self.wait_ready()
+        log(
+            f"serving on {self.base_url} (gunicorn {self.plan.web_workers} sync workers, "
+            f"Celery worker concurrency {self.plan.celery_concurrency}, beat)"
+        )
+
+    def wait_ready(self) -> None:
+        """/readyz answers 200, the worker consumes and beat has started its scheduler."""
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        _, worker, beat = self.services
+        while time.monotonic() < deadline:
+            for service in self.services:
+                if not service.running():
+                    raise RuntimeError(
+                        f"{service.name} exited while starting; see {service.log_path}:\n"
+                        + service.log_text()[-3000:]
+                    )
+            if (
+                self._ready_status() == 200
+                and " ready." in worker.log_text()
+                and "beat: Starting" in beat.log_text()
+            ):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"the system was not ready in {READY_TIMEOUT_SECONDS} s")
+
+    def _ready_status(self) -> int | None:
+        url = f"{self.base_url}/readyz"  # our own loopback server
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError:
+            return None
+
+    def check_alive(self) -> None:
+        for service in self.services:
+            if service.process is not None and not service.running():
+                raise RuntimeError(f"{service.name} died; see {service.log_path}")
+
+    def stop(self) -> None:
+        """SIGTERM to every process group (warm shutdown), SIGKILL to what is left after a grace
+        period, then drop the database and empty the Redis database. Safe to call twice."""
+        started = [(s, s.process) for s in self.services if s.process is not None]
+        for service, _ in started:
+            if service.running():
+                service.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for service, process in started:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{service.name} did not stop in time; killing it")
+                service.signal_group(signal.SIGKILL)
+                process.wait()
+            service.process = None
+        if self._database_created and not os.environ.get("BENCH_KEEP_DATABASE"):
+            drop_database(self.plan)
+            self._database_created = False
+        flush_redis(self.plan)
+
+    # --- Measurements ----------------------------------------------------------------------------
+
+    def memory(self) -> list[ProcessMemory]:
+        """Resident memory of every process of the deployment: RSS, and PSS / USS (the pages
+        it shares counted pro rata / not at all) where the platform gives them."""
+        measured: list[ProcessMemory] = []
+        for service in self.services:
+            if service.process is None:
+                continue
+            parent = psutil.Process(service.process.pid)
+            roles = {"web": "gunicorn", "worker": "celery worker", "beat": "celery beat"}
+            measured.append(_memory_of(parent, f"{roles[service.name]} (main)"))
+            child_role = {"web": "gunicorn worker", "worker": "celery pool process"}
+            for child in parent.children():
+                measured.append(_memory_of(child, child_role.get(service.name, service.name)))
+        return measured
+
+
+def _memory_of(process: psutil.Process, role: str) -> ProcessMemory:
+    megabyte = 1024 * 1024
+    try:
+        full = process.memory_full_info()
+        pss = getattr(full, "pss", None)
+        uss = getattr(full, "uss", None)
+        return ProcessMemory(
+            role=role,
+            pid=process.pid,
+            rss_mb=round(full.rss / megabyte, 1),
+            pss_mb=round(pss / megabyte, 1) if pss is not None else None,
+            uss_mb=round(uss / megabyte, 1) if uss is not None else None,
+        )
+    except psutil.AccessDenied:
+        return ProcessMemory(
+            role=role,
+            pid=process.pid,
+            rss_mb=round(process.memory_info().rss / megabyte, 1),
+            pss_mb=None,
+            uss_mb=None,
+        )
