@@ -17,7 +17,14 @@ class ClinicConfig(AppConfig):
         user_login_failed.connect(_login_failed, dispatch_uid="clinic.login_failed")
         user_logged_in.connect(_logged_in, dispatch_uid="clinic.logged_in")
 
+        from clinic import selectors
         from config.api.exceptions import register_constraint_error
+        from config.api.permissions import register_url_object
+
+        # What a URL names is looked up in the caller's scope before their role is refused.
+        register_url_object("clinic_id", selectors.clinic_get)
+        register_url_object("patient_id", selectors.patient_get)
+        register_url_object("protocol_id", selectors.protocol_get)
 
         # The services check these first; the database settles a race between two requests.
         for constraint, field, message in (

@@ -7,6 +7,10 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from config.api.exceptions import register_constraint_error
+        from config.api.permissions import register_url_object
+        from scheduling.selectors import session_get
+
+        register_url_object("session_id", session_get)
 
         # The database is the last word on double booking: a race that slips past the
         # services' checks ends here, as a 409 that names what conflicted.
