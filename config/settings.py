@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "corsheaders",
     "clinic",
     "scheduling",
     "monitoring",
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.RequestSizeLimitMiddleware",
     "config.middleware.RequestContextMiddleware",
@@ -130,6 +133,18 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# For every HTML page that sets no stricter policy of its own (the admin, the API docs); the
+# patient's survey page sets default-src 'none'. Inline styles are allowed for Swagger UI and the
+# admin; no inline or third-party script runs anywhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Cross-origin browser access is closed unless origins are named (comma-separated, with scheme),
+# e.g. the clinic's own web front end on another host. Bearer tokens, so no credentials mode.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/.*$"
 # Proxies in front of the app that append to X-Forwarded-For; 0 trusts none (REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # Largest request body accepted, in bytes (a 100-reading vitals batch is about 25 kB).

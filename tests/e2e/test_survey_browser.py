@@ -1,14 +1,8 @@
 """A patient fills in a questionnaire on a phone-sized screen, in a real headless Chromium
 (Debian's chromium and chromium-driver). Screenshots are kept in test-artifacts/."""
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
@@ -17,40 +11,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from clinic.models import Notification, Role
 from monitoring.models import Alert, Survey
 from monitoring.services import survey_send
-from tests.conftest import REPO_ROOT
 from tests.factories import PatientFactory
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    # A small phone: 360 CSS pixels wide (a headless window cannot be made that narrow).
-    options.add_experimental_option(
-        "mobileEmulation", {"deviceMetrics": {"width": 360, "height": 800, "pixelRatio": 2}}
-    )
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+from .conftest import ARTIFACTS
 
 
 def _shown(browser: webdriver.Chrome, element_id: str) -> WebElement:

@@ -57,6 +57,7 @@ from .faults import (
     backend_alive,
     kill_pool_process,
     kill_process_group,
+    reading,
     row_locked,
     sms_sent,
     terminate_backends,
@@ -108,22 +109,6 @@ def in_chair(home, nurse) -> InfusionSession:
         weight_kg=Decimal("71.5"),
     )
     return session
-
-
-def reading(**values: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "taken_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
-        "systolic": 120,
-        "diastolic": 80,
-        "heart_rate": 72,
-        "spo2": 98,
-        "respiratory_rate": 14,
-        "temperature_c": "36.8",
-        "consciousness": "alert",
-        "on_oxygen": False,
-    }
-    return base | values
 
 
 def succeeded(worker: WorkerProcess, task: str) -> int:
