@@ -163,6 +163,9 @@ class System:
                     "/dev/shm",  # noqa: S108 - as the Dockerfile and compose file run it
                     "--graceful-timeout",
                     "10",
+                    # Not the shared default under ~/.gunicorn: other servers may run here.
+                    "--control-socket",
+                    str(run_dir / "gunicorn.ctl"),
                 ],
                 run_dir / "web.log",
             ),
