@@ -164,7 +164,7 @@ class SessionVitalsApi(APIView):
     )
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
-        session = session_get(user=user, session_id=session_id)
+        session = selectors.session_for_vitals(user=user, session_id=session_id)
         readings = selectors.reading_list(session=session)
         audit_record(
             actor=user,
@@ -189,7 +189,7 @@ class SessionVitalsApi(APIView):
     )
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
-        session = session_get(user=user, session_id=session_id)
+        session = selectors.session_for_vitals(user=user, session_id=session_id)
         batch = isinstance(request.data, list)
         if batch and not 1 <= len(request.data) <= MAX_BATCH:
             raise ApplicationError(

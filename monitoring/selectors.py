@@ -20,11 +20,19 @@ from monitoring.models import (
     VitalReading,
 )
 from scheduling.models import InfusionSession
+from scheduling.selectors import session_list
 
 # The reading closest to this long after the start is "the reading at about 40 minutes",
 # when BP usually peaks (CLINICAL.md), if one lies within the window.
 PEAK_CHECK_AFTER = timedelta(minutes=40)
 PEAK_CHECK_WINDOW = timedelta(minutes=10)
+
+
+def session_for_vitals(*, user: User, session_id: object) -> InfusionSession:
+    """The session in the caller's scope, with what the vitals rules read (its protocol) and
+    without what they do not (its transitions): the hot path of ingest."""
+    sessions = session_list(user=user).prefetch_related(None).select_related("protocol")
+    return get_object_or_404(sessions, pk=session_id)
 
 
 def reading_list(*, session: InfusionSession) -> QuerySet[VitalReading]:

@@ -10,6 +10,7 @@ alerts also carry a unique dedup key as the database's own guarantee.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from rest_framework import status
@@ -59,6 +60,8 @@ from scheduling.services import (
     session_transition_record,
 )
 
+logger = logging.getLogger(__name__)
+
 # Vitals are taken from check-in (the baseline) until discharge.
 RECORDING_STATUSES = (SessionStatus.CHECKED_IN, SessionStatus.IN_PROGRESS, SessionStatus.RECOVERY)
 WATCHED_STATUSES = (SessionStatus.IN_PROGRESS, SessionStatus.RECOVERY)
@@ -94,8 +97,15 @@ def session_thresholds(session: InfusionSession) -> dict[str, Any]:
 
 def session_baseline(session: InfusionSession) -> VitalReading | None:
     """The reading the infusion was started on (None before the start)."""
-    start = InfusionStart.objects.select_related("baseline_reading").filter(session=session).first()
-    return start.baseline_reading if start else None
+    return session_baselines([session.pk]).get(session.pk)
+
+
+def session_baselines(session_ids: Sequence[int]) -> dict[int, VitalReading]:
+    """The baseline reading of each of these sessions that has started, in one query."""
+    starts = InfusionStart.objects.select_related("baseline_reading").filter(
+        session_id__in=session_ids
+    )
+    return {start.session_id: start.baseline_reading for start in starts}
 
 
 def evaluate(
@@ -227,44 +237,64 @@ def _check_supersedes(session: InfusionSession, new: Sequence[dict[str, Any]]) -
 
 def vital_readings_flag(*, reading_ids: Sequence[str | uuid.UUID]) -> int:
     """Flag readings and raise their alerts; return how many alerts were created.
-    Each reading in its own transaction so one bad row cannot hold back the others."""
+
+    A batch (a 100-reading upload) is flagged in one transaction with a constant number of
+    queries. Should that fail on some bad row, each reading is tried in its own transaction, so
+    that one bad row cannot hold back the others."""
+    try:
+        return _flag(reading_ids)
+    except DatabaseError:
+        if len(reading_ids) == 1:
+            raise
     created = 0
     for reading_id in reading_ids:
-        created += _flag_one(reading_id)
+        try:
+            created += _flag([reading_id])
+        except DatabaseError:
+            # Left unflagged, and loud: the sweep tries it again, and the log says why.
+            logger.exception("flagging reading %s failed", reading_id)
     return created
 
 
-def _flag_one(reading_id: str | uuid.UUID) -> int:
+def _flag(reading_ids: Sequence[str | uuid.UUID]) -> int:
     with transaction.atomic():
-        reading = (
+        readings = list(
             VitalReading.objects.select_for_update(of=("self",))
             .select_related("session__protocol", "session__clinic", "session__patient")
-            .filter(pk=reading_id, flagged_at__isnull=True)
-            .first()
+            .filter(pk__in=reading_ids, flagged_at__isnull=True)
+            .order_by("pk")  # one lock order for every worker: no deadlock between batches
         )
-        if reading is None:
+        if not readings:
             return 0  # flagged already (a task delivered twice, or the sweep got there first)
-        session = reading.session
-        flags = evaluate(
-            reading, thresholds=session_thresholds(session), baseline=session_baseline(session)
-        )
-        reading.flags = flags_json(flags)
-        reading.flagged_at = timezone.now()
-        reading.save(update_fields=["flags", "flagged_at"])
-        alerts = [
-            Alert(
-                clinic=session.clinic,
-                patient=session.patient,
-                session=session,
-                reading=reading,
-                parameter=flag.parameter,
-                severity=flag.severity,
-                message=flag.message,
-                value=flag.value,
-                dedup_key=f"reading:{reading.pk}:{flag.parameter}",
+        sessions = {reading.session_id: reading.session for reading in readings}
+        baselines = session_baselines(list(sessions))
+        thresholds = {pk: session_thresholds(session) for pk, session in sessions.items()}
+        now = timezone.now()
+        alerts: list[Alert] = []
+        for reading in readings:
+            session = reading.session
+            flags = evaluate(
+                reading,
+                thresholds=thresholds[session.pk],
+                baseline=baselines.get(session.pk),
             )
-            for flag in flags
-        ]
+            reading.flags = flags_json(flags)
+            reading.flagged_at = now
+            alerts.extend(
+                Alert(
+                    clinic=session.clinic,
+                    patient=session.patient,
+                    session=session,
+                    reading=reading,
+                    parameter=flag.parameter,
+                    severity=flag.severity,
+                    message=flag.message,
+                    value=flag.value,
+                    dedup_key=f"reading:{reading.pk}:{flag.parameter}",
+                )
+                for flag in flags
+            )
+        VitalReading.objects.bulk_update(readings, ["flags", "flagged_at"])
         Alert.objects.bulk_create(alerts)
         for alert in alerts:
             if alert.severity == Severity.CRITICAL:

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinic.models import Notification, Role
@@ -228,3 +230,37 @@ def test_a_missed_reading_is_raised_once_per_gap(nurse_user, checked_in) -> None
         assert missed_readings_detect() == 1
     alerts = Alert.objects.filter(parameter="missed_reading")
     assert alerts.count() == 2 and {a.severity for a in alerts} == {"warning"}
+
+
+@pytest.mark.django_db
+def test_a_batch_is_flagged_in_a_constant_number_of_queries(nurse_user, checked_in) -> None:
+    def flag_batch(size: int) -> int:
+        payloads = [reading(heart_rate=112) for _ in range(size)]  # a warning each
+        post(nurse_user, checked_in, payloads)
+        with CaptureQueriesContext(connection) as queries:
+            assert vital_readings_flag(reading_ids=[p["id"] for p in payloads]) == size
+        return len(queries)
+
+    assert flag_batch(3) == flag_batch(60)
+
+
+@pytest.mark.django_db
+def test_one_bad_row_does_not_hold_back_the_rest_of_a_batch(nurse_user, checked_in) -> None:
+    payloads = [reading(heart_rate=112), reading(heart_rate=114), reading(heart_rate=116)]
+    post(nurse_user, checked_in, payloads)
+    # An alert already stands where the middle reading's would go: its insert must fail.
+    Alert.objects.create(
+        clinic=checked_in.clinic,
+        patient=checked_in.patient,
+        session=checked_in,
+        parameter="heart_rate",
+        severity="warning",
+        message="m",
+        dedup_key=f"reading:{payloads[1]['id']}:heart_rate",
+    )
+    assert vital_readings_flag(reading_ids=[p["id"] for p in payloads]) == 2
+    flagged = VitalReading.objects.filter(flagged_at__isnull=False)
+    assert set(map(str, flagged.values_list("pk", flat=True))) == {
+        payloads[0]["id"],
+        payloads[2]["id"],
+    }
