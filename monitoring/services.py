@@ -96,8 +96,13 @@ def session_thresholds(session: InfusionSession) -> dict[str, Any]:
 
 
 def session_baseline(session: InfusionSession) -> VitalReading | None:
-    """The reading the infusion was started on (None before the start)."""
-    return session_baselines([session.pk]).get(session.pk)
+    """The reading the infusion was started on (None before the start). No query when the
+    session was fetched with select_related("start__baseline_reading")."""
+    try:
+        start = session.start
+    except InfusionStart.DoesNotExist:
+        return None
+    return start.baseline_reading
 
 
 def session_baselines(session_ids: Sequence[int]) -> dict[int, VitalReading]:

@@ -207,3 +207,20 @@ def test_alerts_refuse_to_change_what_they_say(nurse_user, checked_in) -> None:
         rows.update(severity="warning")
     with pytest.raises(DatabaseError), transaction.atomic():
         rows.delete()
+
+
+@pytest.mark.django_db
+def test_readings_after_the_start_are_flagged_against_the_baseline_as_they_are_entered(
+    nurse_user, checked_in
+) -> None:
+    vitals(nurse_user, checked_in, systolic=120, diastolic=78)
+    assert act(nurse_user, checked_in, "start").status_code == 200
+    risen = client_for(nurse_user).post(
+        f"/api/v1/sessions/{checked_in.pk}/vitals/",
+        reading(systolic=160, diastolic=80),
+        format="json",
+    )
+    assert risen.status_code == 201
+    assert [f["parameter"] for f in risen.json()["flags"]] == ["baseline_rise"]
+    listed = client_for(nurse_user).get(f"/api/v1/sessions/{checked_in.pk}/vitals/").json()
+    assert [f["parameter"] for f in listed["results"][-1]["flags"]] == ["baseline_rise"]
