@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrima
 from config.api.pagination import paginated_response
 from config.api.schema import ERROR_RESPONSES
 from scheduling import selectors, services
+from scheduling.availability import Slot
 from scheduling.calendar import calendar_ics
 from scheduling.models import InfusionSeries, InfusionSession, SessionStatus, SessionTransition
 
@@ -114,9 +115,26 @@ class RescheduleInputSerializer(serializers.Serializer):
 
 
 class SlotOutputSerializer(serializers.Serializer):
+    """The shape of a free start (the schema's); slot_json writes it."""
+
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     chair = serializers.IntegerField(source="chair_id")
+
+
+def _utc_iso(moment: datetime) -> str:
+    text = moment.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def slot_json(slot: Slot) -> dict[str, Any]:
+    """What SlotOutputSerializer gives, without its per-field machinery: a quiet day has
+    hundreds of free starts, and serializing them was 40% of an availability request."""
+    return {
+        "starts_at": _utc_iso(slot.starts_at),
+        "ends_at": _utc_iso(slot.ends_at),
+        "chair": slot.chair_id,
+    }
 
 
 class AvailabilityFilterSerializer(serializers.Serializer):
@@ -350,7 +368,7 @@ class AvailabilityApi(APIView):
         slots = selectors.availability(
             clinic=clinic, protocol=protocol, day=filters.validated_data["date"], now=timezone.now()
         )
-        return Response({"results": SlotOutputSerializer(slots, many=True).data})
+        return Response({"results": [slot_json(slot) for slot in slots]})
 
 
 class SeriesApi(APIView):

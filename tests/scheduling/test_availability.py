@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scheduling.apis import SlotOutputSerializer, slot_json
 from scheduling.availability import (
     Booking,
     ClinicHours,
@@ -827,3 +828,18 @@ def test_property_suggest_series(
             busy_start < slot.ends_at and slot.starts_at < busy_end
             for busy_start, busy_end in patient_busy
         )
+
+
+@given(
+    starts_at=st.datetimes(
+        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis takes naive bounds
+        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata")]),
+    ),
+    minutes=st.integers(min_value=1, max_value=600),
+    chair=st.integers(min_value=1, max_value=2**31),
+)
+@settings(max_examples=200, deadline=None)
+def test_slot_json_writes_exactly_what_the_slot_serializer_would(starts_at, minutes, chair) -> None:
+    slot = Slot(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=minutes), chair_id=chair)
+    assert slot_json(slot) == dict(SlotOutputSerializer(slot).data)
