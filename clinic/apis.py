@@ -36,7 +36,7 @@ from clinic.models import (
 )
 from clinic.thresholds import effective_thresholds
 from config.api.fields import ScopedPrimaryKeyRelatedField
-from config.api.pagination import paginated_response
+from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES
 
 
@@ -144,6 +144,7 @@ class ClinicOutputSerializer(serializers.ModelSerializer):
 
 class ClinicListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="clinics_list",
@@ -201,6 +202,7 @@ class ChairFilterSerializer(serializers.Serializer):
 
 class ChairListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="chairs_list",
@@ -268,6 +270,7 @@ class StaffOutputSerializer(serializers.ModelSerializer):
 
 class StaffListApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}, "POST": {Role.ADMIN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="staff_list",
@@ -352,6 +355,7 @@ class PatientFilterSerializer(serializers.Serializer):
 
 class PatientListApi(APIView):
     allowed_roles = {"GET": EVERYONE, "POST": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="patients_list",
@@ -473,6 +477,7 @@ class ProtocolOutputSerializer(serializers.ModelSerializer):
 
 class ProtocolListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN, Role.CLINICIAN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="protocols_list",
@@ -536,6 +541,7 @@ class AuditEventFilterSerializer(serializers.Serializer):
 
 class AuditEventListApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="audit_events_list",
@@ -586,6 +592,7 @@ class NotificationFilterSerializer(serializers.Serializer):
 
 class NotificationListApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN}}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="notifications_list",

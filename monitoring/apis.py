@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -24,8 +24,8 @@ from clinic.models import AuditAction, Role
 from clinic.services import audit_record
 from config.api.exceptions import ApplicationError
 from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
-from config.api.pagination import paginated_response
-from config.api.schema import ERROR_RESPONSES
+from config.api.pagination import CursorPagination, paginated_response
+from config.api.schema import ERROR_RESPONSES, whole_list
 from config.ratelimit import over_limit
 from config.request_context import client_ip_of
 from monitoring import charts, instruments, selectors, services
@@ -155,12 +155,24 @@ def _flatten(errors: Any) -> dict[str, list[str]]:
     return flat
 
 
+def _one_or_batch(
+    name: str, serializer: type[serializers.Serializer]
+) -> PolymorphicProxySerializer:
+    """An object, or a list of them: the shape of a vitals POST and of its answer."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=[serializer, serializer(many=True)],
+        resource_type_field_name=None,
+        many=False,
+    )
+
+
 class SessionVitalsApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF, "POST": CLINICAL_STAFF}
 
     @extend_schema(
         operation_id="sessions_vitals_list",
-        responses={200: VitalReadingOutputSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: whole_list(VitalReadingOutputSerializer), **ERROR_RESPONSES},
     )
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
@@ -179,13 +191,16 @@ class SessionVitalsApi(APIView):
 
     @extend_schema(
         operation_id="sessions_vitals_create",
-        request=VitalReadingInputSerializer(many=True),
+        request=_one_or_batch("VitalReadingInputOrBatch", VitalReadingInputSerializer),
         responses={
-            201: VitalReadingOutputSerializer(many=True),
-            200: VitalReadingOutputSerializer(many=True),
+            201: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
+            200: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
             **ERROR_RESPONSES,
         },
-        description="One reading (an object) or a batch (a JSON list, all or nothing).",
+        description=(
+            "One reading (an object) or a batch (a JSON list, all or nothing); the answer has "
+            "the same shape."
+        ),
     )
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
@@ -260,6 +275,7 @@ class AlertFilterSerializer(serializers.Serializer):
 
 class AlertListApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="alerts_list",
@@ -396,7 +412,7 @@ class SessionAdverseEventsApi(APIView):
 
     @extend_schema(
         operation_id="sessions_adverse_events_list",
-        responses={200: AdverseEventOutputSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: whole_list(AdverseEventOutputSerializer), **ERROR_RESPONSES},
     )
     def get(self, request: Request, session_id: int) -> Response:
         session = session_get(user=caller(request), session_id=session_id)
@@ -504,7 +520,7 @@ class InstrumentListApi(APIView):
 
     @extend_schema(
         operation_id="instruments_list",
-        responses={200: InstrumentOutputSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: whole_list(InstrumentOutputSerializer), **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         data = InstrumentOutputSerializer(list(instruments.INSTRUMENTS.values()), many=True).data
@@ -553,6 +569,7 @@ class SurveyFilterSerializer(serializers.Serializer):
 
 class SurveyListApi(APIView):
     allowed_roles = {"GET": ALL_STAFF, "POST": ALL_STAFF}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="surveys_list",

@@ -21,7 +21,7 @@ from clinic.models import AuditAction, Role
 from clinic.services import audit_record, audit_record_many
 from config.api.exceptions import ApplicationError
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
-from config.api.pagination import paginated_response
+from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES
 from scheduling import selectors, services
 from scheduling.availability import Slot
@@ -192,6 +192,7 @@ def session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -
 
 class SessionListApi(APIView):
     allowed_roles = {"GET": EVERYONE, "POST": BOOKERS}
+    pagination_class = CursorPagination
 
     @extend_schema(
         operation_id="sessions_list",

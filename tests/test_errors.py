@@ -145,3 +145,31 @@ def test_a_unique_name_race_the_database_settles_is_a_400(clinic) -> None:
         and mapped.status == 400
         and mapped.fields == {"name": ["This clinic already has a chair with this name."]}
     )
+
+
+@pytest.mark.django_db
+def test_errors_inside_a_list_are_messages_under_its_field(api_as) -> None:
+    # DRF nests the errors of a list's items ({"open_weekdays": {"1": [...]}}); API.md promises
+    # {<field>: [messages]}, so the item's position leads its message instead.
+    clinic = {
+        "name": "North",
+        "timezone": "America/New_York",
+        "opening_time": "08:00",
+        "closing_time": "18:00",
+        "open_weekdays": [0, 7],
+    }
+    body = assert_error(
+        api_as("admin").post("/api/v1/clinics/", clinic, format="json"), 400, "invalid"
+    )
+    assert body["fields"] == {"open_weekdays": ["1: Ensure this value is less than or equal to 6."]}
+    series = {
+        "patient": 1,
+        "protocol": 1,
+        "starts_at": ["2030-01-01T09:00:00Z", "2030-01-02T09:00"],
+    }
+    body = assert_error(
+        api_as("scheduler").post("/api/v1/series/", series, format="json"), 400, "invalid"
+    )
+    assert body["fields"]["starts_at"] == [
+        "1: Give the time with its offset, e.g. 2026-03-09T14:00:00-04:00."
+    ]

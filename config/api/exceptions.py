@@ -89,12 +89,33 @@ def _body(
     return body
 
 
-def _validation_fields(detail: Any) -> dict[str, Any]:
+def _messages(detail: Any, path: str = "") -> list[str]:
+    """Every message in a DRF error detail, flat. DRF nests the errors of a list's items and of
+    nested objects ({"starts_at": {"0": [...]}}); API.md promises {<field>: [messages]}, so a
+    nested message keeps its place as a prefix: "0: Must be between the years 2000 and 2200."."""
     if isinstance(detail, dict):
-        return detail
+        return [
+            message
+            for key, value in detail.items()
+            for message in _messages(value, f"{path}.{key}" if path else str(key))
+        ]
     if isinstance(detail, list):
-        return {"non_field_errors": detail}
-    return {"non_field_errors": [detail]}
+        # A list of messages for one place, or (a list serializer) one dict per item.
+        return [
+            message
+            for index, item in enumerate(detail)
+            for message in _messages(
+                item,
+                (f"{path}.{index}" if path else str(index)) if isinstance(item, dict) else path,
+            )
+        ]
+    return [f"{path}: {detail}" if path else str(detail)]
+
+
+def _validation_fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(field): _messages(value) for field, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
 
 
 _DRF_CODES: dict[type[exceptions.APIException], str] = {

@@ -1,6 +1,9 @@
 """OpenAPI pieces shared by every API view: the error body and the statuses that use it."""
 
-from drf_spectacular.utils import OpenApiResponse
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -30,3 +33,32 @@ ERROR_RESPONSES = {
     409: _error,
     429: _error,
 }
+
+
+def whole_list(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The list body of a list that is never paged: the {"results", "next"} envelope of the
+    paginated lists (API.md), with `next` always null."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        name=f"{name}List",
+        fields={
+            "results": serializer_class(many=True),
+            "next": serializers.URLField(allow_null=True, help_text="Always null: one page."),
+        },
+    )
+
+
+class LocalTimeFieldExtension(OpenApiSerializerFieldExtension):
+    """Every time of day in this API is a local wall-clock time (clinic hours, a preferred
+    start), written "08:00" and answered "08:00:00", with no offset. drf-spectacular documents a
+    TimeField as `format: time`, which JSON Schema defines as RFC 3339 `full-time`: offset
+    required, so every clinic the API returned would violate its own schema."""
+
+    target_class = "rest_framework.fields.TimeField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        }
