@@ -32,6 +32,7 @@ ERROR_RESPONSES = {
     404: _error,
     409: _error,
     429: _error,
+    503: _error,  # the database unavailable mid-request: retry (config/api/exceptions.py)
 }
 
 
