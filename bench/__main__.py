@@ -2,10 +2,11 @@
 process, measure the floors of the same machine, print the table and write
 bench/results/latest.json. BENCH_QUICK=1 for a short run, BENCH_PROFILE=1 for profiles.
 
-Order: prepare (database, migrations, seed) -> start web, worker, beat -> single-reading ingest
--> floors (INSERT, COPY) -> abnormal reading -> alert under a background load -> availability
--> batch ingest -> memory -> stop everything (also on Ctrl-C or failure). Each scenario but the
-last starts once every reading is flagged, so that none pays for the backlog of another.
+Order: prepare (database, migrations, seed) -> start web, worker, beat -> GET /healthz (the web
+tier's ceiling) -> single-reading ingest -> floors (INSERT, COPY) -> abnormal reading -> alert
+under a background load -> availability -> batch ingest -> memory -> stop everything (also on
+Ctrl-C or failure). Each scenario but the last starts once every reading is flagged, so that
+none pays for the backlog of another.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench import floors, load, report
 from bench.plan import RESULTS_DIR, RUN_DIR, Plan
-from bench.system import System, libpq_url, log
+from bench.system import System, cpu_used, libpq_url, log
 
 if TYPE_CHECKING:  # bench.seed needs Django set up first
     from bench.seed import Seeded
+
+T = TypeVar("T")
 
 # Every reading must be flagged before the next scenario starts; longer than this is reported.
 FLAG_DRAIN_TIMEOUT_S = 300
@@ -57,6 +60,11 @@ def _summary(values: list[float]) -> dict[str, float | None]:
     }
 
 
+def _cpu_ms_per(cpu: dict[str, float], role: str, per_second: float) -> float | None:
+    """CPU milliseconds `role` spent per unit of work, from the cores it used."""
+    return round(1000 * cpu.get(role, 0.0) / per_second, 2) if per_second else None
+
+
 def _ratio(ours: float, floor: float) -> float | None:
     return round(ours / floor, 3) if floor else None
 
@@ -70,7 +78,8 @@ class Scenarios:
         self.results: dict[str, Any] = {}
         self.nurses: list[load.ApiClient] = []
         self.availability_days: list[date] = []
-        self.copy_floor_rows_per_s = 0.0
+        self.copy_floor: dict[str, Any] = {}
+        self.ceiling_figures: dict[str, Any] = {}
 
     async def run(self) -> dict[str, Any]:
         async with load.http_session(self.system.base_url) as http:
@@ -87,6 +96,7 @@ class Scenarios:
             prober = await load.login(http, alert_nurse.username, password, alert_nurse.session_ids)
             scheduler = await load.login(http, self.seeded.scheduler, password)
 
+            await self.web_ceiling()
             await self.ingest_single()
             await self.floors()
             await self.alert_latency(prober)
@@ -94,6 +104,31 @@ class Scenarios:
             # Last: its flagging backlog takes minutes to drain, and nothing waits for it.
             await self.ingest_batch()
         return self.results
+
+    async def _with_cpu(
+        self, work: Awaitable[T], *, warmup_s: float, duration_s: float | None
+    ) -> tuple[T, dict[str, float]]:
+        """Run `work` and measure the cores each part of the system used during its measured
+        window (after `warmup_s`, for `duration_s`; None: until `work` ends)."""
+        done = asyncio.Event()
+
+        async def watch() -> dict[str, float]:
+            await asyncio.sleep(warmup_s)
+            before = self.system.cpu_snapshot()
+            if duration_s is None:
+                await done.wait()
+            else:
+                await asyncio.sleep(duration_s)
+            return cpu_used(before, self.system.cpu_snapshot())
+
+        async def run() -> T:
+            try:
+                return await work
+            finally:
+                done.set()
+
+        result, cpu = await asyncio.gather(run(), watch())
+        return result, cpu
 
     async def _drain(self, after: str) -> dict[str, Any]:
         """Every reading flagged before the next measurement, so none pays for the last."""
@@ -111,15 +146,44 @@ class Scenarios:
             "unflagged_after_drain": left,
         }
 
+    async def web_ceiling(self) -> None:
+        """What no endpoint can beat on this machine: GET /healthz (no database, no token; the
+        same gunicorn workers and middleware) at the same concurrency."""
+        plan = self.plan
+        log(f"web tier ceiling: GET /healthz, {plan.concurrency} clients")
+        ceiling, cpu = await self._with_cpu(
+            load.closed_loop(
+                self.nurses,
+                warmup_s=plan.warmup_seconds,
+                duration_s=plan.ceiling_seconds,
+                send=lambda client, _: client.get("/healthz"),
+                make_body=lambda: None,
+                readings_per_request=0,
+                expected_status=200,
+            ),
+            warmup_s=plan.warmup_seconds,
+            duration_s=plan.ceiling_seconds,
+        )
+        self.ceiling_figures = {
+            "healthz_requests_per_s": round(ceiling.requests_per_s, 1),
+            **{f"healthz_{k}": v for k, v in _summary(ceiling.latencies_ms).items()},
+            "healthz_web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", ceiling.requests_per_s),
+        }
+
     async def ingest_single(self) -> None:
         plan = self.plan
         log(f"single-reading ingest: {plan.concurrency} clients, {plan.ingest_seconds:.0f} s")
-        single = await load.closed_loop(
-            self.nurses,
+        single, cpu = await self._with_cpu(
+            load.closed_loop(
+                self.nurses,
+                warmup_s=plan.warmup_seconds,
+                duration_s=plan.ingest_seconds,
+                send=load.ApiClient.post_vitals,
+                make_body=lambda: load.reading(load.NORMAL),
+                readings_per_request=1,
+            ),
             warmup_s=plan.warmup_seconds,
             duration_s=plan.ingest_seconds,
-            make_body=lambda: load.reading(load.NORMAL),
-            readings_per_request=1,
         )
         self.results["ingest_single"] = {
             "readings_per_s": round(single.readings_per_s, 1),
@@ -128,6 +192,10 @@ class Scenarios:
             "seconds": plan.ingest_seconds,
             "requests": single.requests,
             "errors": dict(single.errors),
+            "cpu_cores": cpu,
+            "web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", single.requests_per_s),
+            "worker_cpu_ms_per_reading": _cpu_ms_per(cpu, "worker", single.readings_per_s),
+            **self.ceiling_figures,
             **await self._drain("single-reading ingest"),
         }
 
@@ -141,10 +209,13 @@ class Scenarios:
             "session_id": seeded.floor_session_id,
             "user_id": seeded.floor_user_id,
         }
+        window = {"warmup_s": plan.warmup_seconds, "duration_s": plan.floor_seconds}
         log(f"floor: INSERT, one row per transaction, {plan.concurrency} connections")
-        insert = await floors.floor_single(self.dsn, **common)
+        insert, insert_cpu = await self._with_cpu(floors.floor_single(self.dsn, **common), **window)
         log(f"floor: COPY, {plan.batch_size} rows per transaction, {plan.concurrency} connections")
-        copy = await floors.floor_copy(self.dsn, batch_size=plan.batch_size, **common)
+        copy, copy_cpu = await self._with_cpu(
+            floors.floor_copy(self.dsn, batch_size=plan.batch_size, **common), **window
+        )
         single = self.results["ingest_single"]
         ours = single["readings_per_s"]
         self.results["ingest_single"] = {
@@ -154,8 +225,9 @@ class Scenarios:
             "floor_rows_per_s": round(insert.rows_per_s, 1),
             "ratio": _ratio(ours, insert.rows_per_s),
             **single,  # the rest, after the figures the issue names
+            "floor_cpu_cores": insert_cpu,
         }
-        self.copy_floor_rows_per_s = copy.rows_per_s
+        self.copy_floor = {"rows_per_s": copy.rows_per_s, "cpu_cores": copy_cpu}
 
     async def alert_latency(self, prober: load.ApiClient) -> None:
         plan = self.plan
@@ -163,14 +235,18 @@ class Scenarios:
             5.0, round(self.results["ingest_single"]["readings_per_s"] / 2)
         )
         log(f"abnormal reading -> alert: {plan.alert_samples} samples under {rate:.0f} readings/s")
-        alert = await load.alert_latency(
-            prober,
-            self.nurses,
-            dsn=self.dsn,
-            samples=plan.alert_samples,
-            background_rate=rate,
+        alert, cpu = await self._with_cpu(
+            load.alert_latency(
+                prober,
+                self.nurses,
+                dsn=self.dsn,
+                samples=plan.alert_samples,
+                background_rate=rate,
+                warmup_s=plan.warmup_seconds,
+                rng=self.rng,
+            ),
             warmup_s=plan.warmup_seconds,
-            rng=self.rng,
+            duration_s=None,
         )
         self.results["alert_latency"] = {
             **_summary(alert.latencies_ms),
@@ -188,6 +264,7 @@ class Scenarios:
             "post_p50_ms": report.rounded(report.percentile(alert.post_ms, 50)),
             "post_p99_ms": report.rounded(report.percentile(alert.post_ms, 99)),
             "errors": dict(alert.errors),
+            "cpu_cores": cpu,
         }
         await self._drain("the alert scenario")
 
@@ -216,12 +293,17 @@ class Scenarios:
     async def ingest_batch(self) -> None:
         plan = self.plan
         log(f"batch ingest: {plan.batch_size} readings a POST, {plan.concurrency} clients")
-        batch = await load.closed_loop(
-            self.nurses,
+        batch, cpu = await self._with_cpu(
+            load.closed_loop(
+                self.nurses,
+                warmup_s=plan.warmup_seconds,
+                duration_s=plan.batch_seconds,
+                send=load.ApiClient.post_vitals,
+                make_body=lambda: load.batch(plan.batch_size),
+                readings_per_request=plan.batch_size,
+            ),
             warmup_s=plan.warmup_seconds,
             duration_s=plan.batch_seconds,
-            make_body=lambda: load.batch(plan.batch_size),
-            readings_per_request=plan.batch_size,
         )
         flagged_per_s, backlog = await load.flagging_rate(
             self.dsn, seconds=plan.flagging_watch_seconds
@@ -229,8 +311,8 @@ class Scenarios:
         log(f"  flagging backlog: {backlog} readings, flagged at {flagged_per_s:.0f} readings/s")
         self.results["ingest_batch"] = {
             "readings_per_s": round(batch.readings_per_s, 1),
-            "floor_rows_per_s": round(self.copy_floor_rows_per_s, 1),
-            "ratio": _ratio(batch.readings_per_s, self.copy_floor_rows_per_s),
+            "floor_rows_per_s": round(self.copy_floor["rows_per_s"], 1),
+            "ratio": _ratio(batch.readings_per_s, self.copy_floor["rows_per_s"]),
             "batch_size": plan.batch_size,
             **_summary(batch.latencies_ms),
             "concurrency": plan.concurrency,
@@ -239,6 +321,9 @@ class Scenarios:
             "errors": dict(batch.errors),
             "flag_backlog_readings": backlog,
             "flagging_readings_per_s": round(flagged_per_s, 1),
+            "cpu_cores": cpu,
+            "web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", batch.requests_per_s),
+            "floor_cpu_cores": self.copy_floor["cpu_cores"],
         }
         self.system.check_alive()
 

@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -78,6 +78,11 @@ class ApiClient:
         self._turn += 1
         return self.session_ids[self._turn % len(self.session_ids)]
 
+    async def get(self, path: str) -> int:
+        async with self.http.get(path) as response:
+            await response.read()
+            return response.status
+
     async def post_vitals(self, body: Any, session_id: int | None = None) -> int:
         path = VITALS_PATH.format(session_id=session_id or self.next_session())
         async with self.http.post(path, json=body, headers=self.headers) as response:
@@ -124,15 +129,22 @@ class LoopResult:
     def readings_per_s(self) -> float:
         return self.readings / self.seconds
 
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds
+
 
 async def closed_loop(
     clients: list[ApiClient],
     *,
     warmup_s: float,
     duration_s: float,
+    send: Callable[[ApiClient, Any], Awaitable[int]],
     make_body: Callable[[], Any],
     readings_per_request: int,
+    expected_status: int = 201,
 ) -> LoopResult:
+    """`send(client, body)` returns the status; bodies are made before the clock starts."""
     loop = asyncio.get_running_loop()
     start = loop.time() + warmup_s
     end = start + duration_s
@@ -143,7 +155,7 @@ async def closed_loop(
             body = make_body()
             sent = loop.time()
             try:
-                status = await client.post_vitals(body)
+                status = await send(client, body)
             except (aiohttp.ClientError, TimeoutError) as error:
                 status, outcome = 0, type(error).__name__
             else:
@@ -151,7 +163,7 @@ async def closed_loop(
             done = loop.time()
             if not start <= done <= end:
                 continue
-            if status == 201:
+            if status == expected_status:
                 result.requests += 1
                 result.readings += readings_per_request
                 result.latencies_ms.append((done - sent) * 1000)

@@ -37,6 +37,8 @@ class Plan:
     # Load: a closed loop of this many clients; the same number of connections for the floors.
     concurrency: int
     warmup_seconds: float
+    # GET /healthz at the same concurrency: the web tier's own ceiling.
+    ceiling_seconds: float
     ingest_seconds: float
     batch_seconds: float
     batch_size: int
@@ -77,6 +79,7 @@ class Plan:
             profile=_env_bool("BENCH_PROFILE"),
             concurrency=_env_int("BENCH_CONCURRENCY", 8),
             warmup_seconds=_env_float("BENCH_WARMUP_SECONDS", 3 if quick else 5),
+            ceiling_seconds=_env_float("BENCH_CEILING_SECONDS", 10 if quick else 20),
             ingest_seconds=_env_float("BENCH_INGEST_SECONDS", 20 if quick else 90),
             batch_seconds=_env_float("BENCH_BATCH_SECONDS", 15 if quick else 60),
             batch_size=100,

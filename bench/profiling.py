@@ -96,14 +96,18 @@ def _queries_of(operation: Callable[[], object]) -> list[str]:
 def _report(name: str, profiler: Profiler, out_dir: Path, count: int, queries: list[str]) -> None:
     session = profiler.last_session
     root = session.root_frame() if session else None
-    if root is None:
+    if session is None or root is None:
         log(f"{name}: nothing profiled")
         return
     (out_dir / f"profile-{name}.txt").write_text(
         profiler.output_text(unicode=True, color=False, show_all=False)
     )
     (out_dir / f"profile-{name}.html").write_text(profiler.output_html())
-    print(f"\n== {name}: {count} operations, {1000 * root.time / count:.2f} ms each (wall) ==")
+    print(
+        f"\n== {name}: {count} operations, {1000 * root.time / count:.2f} ms each "
+        f"(wall; CPU {1000 * session.cpu_time / count:.2f} ms, the rest waits on "
+        "PostgreSQL and Redis) =="
+    )
     for title, lines in hot_spots(root).items():
         print(f"{title}:")
         print("\n".join(lines))

@@ -128,6 +128,13 @@ def warnings(results: dict[str, Any]) -> list[str]:
             f"alert_latency: background reached {alert['background_readings_per_s']} of "
             f"{alert['background_target_per_s']} readings/s (the server was saturated)"
         )
+    for name in ("ingest_single", "ingest_batch", "alert_latency"):
+        cpu = results[name].get("cpu_cores", {})
+        if cpu.get("other", 0) + cpu.get("steal", 0) > 0.25:
+            found.append(
+                f"{name}: the machine was shared: other processes used {cpu['other']} cores "
+                f"and the host took {cpu.get('steal', 0)} (steal) during the measurement"
+            )
     if results["ingest_single"].get("unflagged_after_drain"):
         found.append("ingest_single: readings were still unflagged when the next scenario began")
     return found
@@ -159,6 +166,24 @@ def table(results: dict[str, Any]) -> str:
             _number(single["ratio"], 3),
             "≥ 0.5 x floor",
             _met(goal["ingest_single"]),
+        ),
+        (
+            "web tier ceiling: GET /healthz, same clients (requests/s)",
+            _number(single.get("healthz_requests_per_s")),
+            "",
+            "",
+            "",
+            "",
+        ),
+        (
+            "gunicorn CPU per request (ms): /healthz, single reading, batch",
+            f"{_number(single.get('healthz_web_cpu_ms_per_request'), 1)}, "
+            f"{_number(single.get('web_cpu_ms_per_request'), 1)}, "
+            f"{_number(batch.get('web_cpu_ms_per_request'), 1)}",
+            "",
+            "",
+            "",
+            "",
         ),
         (
             "single-reading latency p50 / p99 (ms)",

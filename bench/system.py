@@ -127,6 +127,31 @@ class Service:
 
 
 @dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds used so far by each process of the run, by role, and by the whole machine."""
+
+    at: float
+    by_pid: dict[int, tuple[str, float]]
+    machine_busy_s: float
+    machine_steal_s: float  # a virtual machine's CPU time taken by its neighbours
+
+
+def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
+    """Cores used between two snapshots by role (web, worker, beat, postgres: the backends of
+    the bench's database, load: this process), by everything else on the machine (other), and
+    taken from this virtual machine by its host (steal)."""
+    seconds = after.at - before.at
+    used: dict[str, float] = {}
+    for pid, (role, spent) in after.by_pid.items():
+        _, earlier = before.by_pid.get(pid, (role, 0.0))
+        used[role] = used.get(role, 0.0) + spent - earlier
+    ours = sum(used.values())
+    used["other"] = max(0.0, after.machine_busy_s - before.machine_busy_s - ours)
+    used["steal"] = after.machine_steal_s - before.machine_steal_s
+    return {role: round(spent / seconds, 3) for role, spent in used.items()}
+
+
+@dataclass(frozen=True)
 class ProcessMemory:
     role: str
     pid: int
@@ -299,6 +324,37 @@ class System:
         flush_redis(self.plan)
 
     # --- Measurements ----------------------------------------------------------------------------
+
+    def cpu_snapshot(self) -> CpuSnapshot:
+        processes: list[tuple[str, psutil.Process]] = [("load", psutil.Process())]
+        for service in self.services:
+            if service.process is None:
+                continue
+            parent = psutil.Process(service.process.pid)
+            processes += [(service.name, p) for p in [parent, *parent.children(recursive=True)]]
+        with psycopg.connect(libpq_url(self.plan.admin_database_url), autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                [self.plan.database_name],
+            ).fetchall()
+        processes += [("postgres", psutil.Process(pid)) for (pid,) in rows if pid]
+        by_pid: dict[int, tuple[str, float]] = {}
+        for role, process in processes:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                by_pid[process.pid] = (role, times.user + times.system)
+        machine = psutil.cpu_times()
+        busy = (
+            machine.user
+            + machine.system
+            + sum(getattr(machine, field, 0.0) for field in ("nice", "irq", "softirq"))
+        )
+        return CpuSnapshot(
+            at=time.monotonic(),
+            by_pid=by_pid,
+            machine_busy_s=busy,
+            machine_steal_s=getattr(machine, "steal", 0.0),
+        )
 
     def memory(self) -> list[ProcessMemory]:
         """Resident memory of every process of the deployment: RSS, and PSS / USS (the pages
