@@ -12,6 +12,7 @@ none pays for the backlog of another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import random
@@ -26,12 +27,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bench import floors, load, report
 from bench.plan import RESULTS_DIR, RUN_DIR, Plan
-from bench.system import System, cpu_used, libpq_url, log
+from bench.system import CpuMeter, CpuSnapshot, System, libpq_url, log
 
 if TYPE_CHECKING:  # bench.seed needs Django set up first
     from bench.seed import Seeded
 
 T = TypeVar("T")
+CPU_SAMPLE_INTERVAL_S = 1.0
 
 # Every reading must be flagged before the next scenario starts; longer than this is reported.
 FLAG_DRAIN_TIMEOUT_S = 300
@@ -112,14 +114,25 @@ class Scenarios:
         window (after `warmup_s`, for `duration_s`; None: until `work` ends)."""
         done = asyncio.Event()
 
+        async def snapshot() -> CpuSnapshot:
+            return await asyncio.to_thread(self.system.cpu_snapshot)  # the load keeps going
+
         async def watch() -> dict[str, float]:
             await asyncio.sleep(warmup_s)
-            before = self.system.cpu_snapshot()
-            if duration_s is None:
-                await done.wait()
-            else:
-                await asyncio.sleep(duration_s)
-            return cpu_used(before, self.system.cpu_snapshot())
+            meter = CpuMeter(await snapshot())
+            end = None if duration_s is None else time.monotonic() + duration_s
+            while not done.is_set() and (end is None or time.monotonic() < end):
+                step = (
+                    CPU_SAMPLE_INTERVAL_S
+                    if end is None
+                    else min(CPU_SAMPLE_INTERVAL_S, end - time.monotonic())
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), timeout=max(0.0, step))
+                meter.add(await snapshot())
+            if meter.last is meter.first:  # the work ended before the first sample
+                meter.add(await snapshot())
+            return meter.cores()
 
         async def run() -> T:
             try:

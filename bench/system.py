@@ -128,27 +128,46 @@ class Service:
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    """CPU seconds used so far by each process of the run, by role, and by the whole machine."""
+    """CPU seconds used so far by each process of the run (role, seconds, start time), and by
+    the whole machine."""
 
-    at: float
-    by_pid: dict[int, tuple[str, float]]
+    at: float  # time.time()
+    by_pid: dict[int, tuple[str, float, float]]
     machine_busy_s: float
     machine_steal_s: float  # a virtual machine's CPU time taken by its neighbours
 
 
-def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
-    """Cores used between two snapshots by role (web, worker, beat, postgres: the backends of
-    the bench's database, load: this process), by everything else on the machine (other), and
-    taken from this virtual machine by its host (steal)."""
-    seconds = after.at - before.at
-    used: dict[str, float] = {}
-    for pid, (role, spent) in after.by_pid.items():
-        _, earlier = before.by_pid.get(pid, (role, 0.0))
-        used[role] = used.get(role, 0.0) + spent - earlier
-    ours = sum(used.values())
-    used["other"] = max(0.0, after.machine_busy_s - before.machine_busy_s - ours)
-    used["steal"] = after.machine_steal_s - before.machine_steal_s
-    return {role: round(spent / seconds, 3) for role, spent in used.items()}
+class CpuMeter:
+    """Cores used over a window by role: web, worker, beat, postgres (the backends of the
+    bench's database), load (this process); by everything else on the machine (other); and
+    taken from this virtual machine by its host (steal).
+
+    Sampled (every second or so) rather than read twice: PostgreSQL backends come and go (a
+    web worker reconnects when CONN_MAX_AGE expires), and a process gone by the end of the
+    window would take its CPU time with it."""
+
+    def __init__(self, first: CpuSnapshot) -> None:
+        self.first = self.last = first
+        self.spent: dict[str, float] = {}
+
+    def add(self, snapshot: CpuSnapshot) -> None:
+        for pid, (role, spent, started) in snapshot.by_pid.items():
+            before = self.last.by_pid.get(pid)
+            if before is not None:
+                spent -= before[1]
+            elif started < self.last.at:
+                continue  # not seen before, yet older than the last sample: no baseline
+            self.spent[role] = self.spent.get(role, 0.0) + spent
+        self.last = snapshot
+
+    def cores(self) -> dict[str, float]:
+        seconds = (self.last.at - self.first.at) or 1.0
+        used = dict(self.spent)
+        ours = sum(used.values())
+        busy = self.last.machine_busy_s - self.first.machine_busy_s
+        used["other"] = max(0.0, busy - ours)
+        used["steal"] = self.last.machine_steal_s - self.first.machine_steal_s
+        return {role: round(spent / seconds, 3) for role, spent in used.items()}
 
 
 @dataclass(frozen=True)
@@ -326,23 +345,26 @@ class System:
     # --- Measurements ----------------------------------------------------------------------------
 
     def cpu_snapshot(self) -> CpuSnapshot:
-        processes: list[tuple[str, psutil.Process]] = [("load", psutil.Process())]
+        pids: list[tuple[str, int]] = [("load", os.getpid())]
         for service in self.services:
             if service.process is None:
                 continue
-            parent = psutil.Process(service.process.pid)
-            processes += [(service.name, p) for p in [parent, *parent.children(recursive=True)]]
+            with contextlib.suppress(psutil.Error):
+                parent = psutil.Process(service.process.pid)
+                family = [parent, *parent.children(recursive=True)]
+                pids += [(service.name, process.pid) for process in family]
         with psycopg.connect(libpq_url(self.plan.admin_database_url), autocommit=True) as conn:
             rows = conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s",
                 [self.plan.database_name],
             ).fetchall()
-        processes += [("postgres", psutil.Process(pid)) for (pid,) in rows if pid]
-        by_pid: dict[int, tuple[str, float]] = {}
-        for role, process in processes:
+        pids += [("postgres", pid) for (pid,) in rows if pid]
+        by_pid: dict[int, tuple[str, float, float]] = {}
+        for role, pid in pids:
             with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
                 times = process.cpu_times()
-                by_pid[process.pid] = (role, times.user + times.system)
+                by_pid[pid] = (role, times.user + times.system, process.create_time())
         machine = psutil.cpu_times()
         busy = (
             machine.user
@@ -350,7 +372,7 @@ class System:
             + sum(getattr(machine, field, 0.0) for field in ("nice", "irq", "softirq"))
         )
         return CpuSnapshot(
-            at=time.monotonic(),
+            at=time.time(),
             by_pid=by_pid,
             machine_busy_s=busy,
             machine_steal_s=getattr(machine, "steal", 0.0),
