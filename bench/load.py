@@ -12,6 +12,7 @@ the bench's own process, never from inside the server's.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -263,7 +264,11 @@ async def alert_latency(
             for _ in range(samples):
                 body = reading(ABNORMAL)
                 sent = time.perf_counter()
-                status = await prober.post_vitals(body)
+                try:
+                    status = await prober.post_vitals(body)
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    result.errors[f"abnormal {type(error).__name__}"] += 1
+                    continue
                 answered = time.perf_counter()
                 if status != 201:
                     result.errors[f"abnormal {status}"] += 1
@@ -341,11 +346,15 @@ async def availability(
     for measured, day in [(False, d) for d in warmup_days] + [(True, d) for d in days]:
         params = {"clinic": str(clinic_id), "protocol": str(protocol_id), "date": day.isoformat()}
         sent = time.perf_counter()
-        async with client.http.get(
-            "/api/v1/availability/", params=params, headers=client.headers
-        ) as response:
-            payload = await response.json()
-            status = response.status
+        try:
+            async with client.http.get(
+                "/api/v1/availability/", params=params, headers=client.headers
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            result.errors[type(error).__name__] += 1
+            continue
         elapsed_ms = (time.perf_counter() - sent) * 1000
         if not measured:
             continue
@@ -353,5 +362,5 @@ async def availability(
             result.errors[str(status)] += 1
             continue
         result.latencies_ms.append(elapsed_ms)
-        result.slots.append(len(payload["results"]))
+        result.slots.append(len(json.loads(body)["results"]))
     return result

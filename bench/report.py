@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -17,7 +18,7 @@ import psutil
 import psycopg
 import redis
 
-from bench.plan import Plan
+from bench.plan import REPO_ROOT, Plan
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -41,6 +42,25 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def _code_version() -> dict[str, Any]:
+    """The commit measured, and how many tracked files differed from it (bench's own results
+    aside): a figure from a dirty tree is a figure of that tree."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "uncommitted_files": None}
+    return {"commit": commit, "uncommitted_files": len(changed)}
 
 
 def machine(plan: Plan, *, dsn: str) -> dict[str, Any]:
@@ -76,6 +96,7 @@ def machine(plan: Plan, *, dsn: str) -> dict[str, Any]:
         "load_concurrency": plan.concurrency,
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "random_seed": plan.random_seed,
+        "code": _code_version(),
     }
 
 

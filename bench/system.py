@@ -337,10 +337,14 @@ class System:
                 service.signal_group(signal.SIGKILL)
                 process.wait()
             service.process = None
-        if self._database_created and not os.environ.get("BENCH_KEEP_DATABASE"):
-            drop_database(self.plan)
-            self._database_created = False
-        flush_redis(self.plan)
+        # Clean up as much as can be cleaned, without hiding the error that brought us here.
+        try:
+            if self._database_created and not os.environ.get("BENCH_KEEP_DATABASE"):
+                drop_database(self.plan)
+                self._database_created = False
+            flush_redis(self.plan)
+        except Exception as error:  # reported; the run is over anyway
+            log(f"cleanup failed: {error!r}")
 
     # --- Measurements ----------------------------------------------------------------------------
 
