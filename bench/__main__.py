@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # bench.seed needs Django set up first
     from bench.seed import Seeded
 
 T = TypeVar("T")
-CPU_SAMPLE_INTERVAL_S = 1.0
+CPU_SAMPLE_INTERVAL_S = 0.5
 
 # Every reading must be flagged before the next scenario starts; longer than this is reported.
 FLAG_DRAIN_TIMEOUT_S = 300
@@ -62,9 +62,10 @@ def _summary(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def _cpu_ms_per(cpu: dict[str, float], role: str, per_second: float) -> float | None:
+def _cpu_ms_per(usage: dict[str, Any], role: str, per_second: float) -> float | None:
     """CPU milliseconds `role` spent per unit of work, from the cores it used."""
-    return round(1000 * cpu.get(role, 0.0) / per_second, 2) if per_second else None
+    cores = usage["cpu_cores"].get(role, 0.0)
+    return round(1000 * cores / per_second, 2) if per_second else None
 
 
 def _ratio(ours: float, floor: float) -> float | None:
@@ -107,17 +108,18 @@ class Scenarios:
             await self.ingest_batch()
         return self.results
 
-    async def _with_cpu(
+    async def _with_usage(
         self, work: Awaitable[T], *, warmup_s: float, duration_s: float | None
-    ) -> tuple[T, dict[str, float]]:
-        """Run `work` and measure the cores each part of the system used during its measured
-        window (after `warmup_s`, for `duration_s`; None: until `work` ends)."""
+    ) -> tuple[T, dict[str, Any]]:
+        """Run `work` and measure, during its measured window (after `warmup_s`, for
+        `duration_s`; None: until `work` ends), the cores each part of the system used and
+        what the database's backends were doing."""
         done = asyncio.Event()
 
         async def snapshot() -> CpuSnapshot:
             return await asyncio.to_thread(self.system.cpu_snapshot)  # the load keeps going
 
-        async def watch() -> dict[str, float]:
+        async def watch() -> dict[str, Any]:
             await asyncio.sleep(warmup_s)
             meter = CpuMeter(await snapshot())
             end = None if duration_s is None else time.monotonic() + duration_s
@@ -132,7 +134,7 @@ class Scenarios:
                 meter.add(await snapshot())
             if meter.last is meter.first:  # the work ended before the first sample
                 meter.add(await snapshot())
-            return meter.cores()
+            return {"cpu_cores": meter.cores(), "database_backends": meter.database_activity()}
 
         async def run() -> T:
             try:
@@ -140,8 +142,8 @@ class Scenarios:
             finally:
                 done.set()
 
-        result, cpu = await asyncio.gather(run(), watch())
-        return result, cpu
+        result, usage = await asyncio.gather(run(), watch())
+        return result, usage
 
     async def _drain(self, after: str) -> dict[str, Any]:
         """Every reading flagged before the next measurement, so none pays for the last."""
@@ -164,7 +166,7 @@ class Scenarios:
         same gunicorn workers and middleware) at the same concurrency."""
         plan = self.plan
         log(f"web tier ceiling: GET /healthz, {plan.concurrency} clients")
-        ceiling, cpu = await self._with_cpu(
+        ceiling, usage = await self._with_usage(
             load.closed_loop(
                 self.nurses,
                 warmup_s=plan.warmup_seconds,
@@ -180,13 +182,13 @@ class Scenarios:
         self.ceiling_figures = {
             "healthz_requests_per_s": round(ceiling.requests_per_s, 1),
             **{f"healthz_{k}": v for k, v in _summary(ceiling.latencies_ms).items()},
-            "healthz_web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", ceiling.requests_per_s),
+            "healthz_web_cpu_ms_per_request": _cpu_ms_per(usage, "web", ceiling.requests_per_s),
         }
 
     async def ingest_single(self) -> None:
         plan = self.plan
         log(f"single-reading ingest: {plan.concurrency} clients, {plan.ingest_seconds:.0f} s")
-        single, cpu = await self._with_cpu(
+        single, usage = await self._with_usage(
             load.closed_loop(
                 self.nurses,
                 warmup_s=plan.warmup_seconds,
@@ -205,9 +207,9 @@ class Scenarios:
             "seconds": plan.ingest_seconds,
             "requests": single.requests,
             "errors": dict(single.errors),
-            "cpu_cores": cpu,
-            "web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", single.requests_per_s),
-            "worker_cpu_ms_per_reading": _cpu_ms_per(cpu, "worker", single.readings_per_s),
+            **usage,
+            "web_cpu_ms_per_request": _cpu_ms_per(usage, "web", single.requests_per_s),
+            "worker_cpu_ms_per_reading": _cpu_ms_per(usage, "worker", single.readings_per_s),
             **self.ceiling_figures,
             **await self._drain("single-reading ingest"),
         }
@@ -224,9 +226,11 @@ class Scenarios:
         }
         window = {"warmup_s": plan.warmup_seconds, "duration_s": plan.floor_seconds}
         log(f"floor: INSERT, one row per transaction, {plan.concurrency} connections")
-        insert, insert_cpu = await self._with_cpu(floors.floor_single(self.dsn, **common), **window)
+        insert, insert_usage = await self._with_usage(
+            floors.floor_single(self.dsn, **common), **window
+        )
         log(f"floor: COPY, {plan.batch_size} rows per transaction, {plan.concurrency} connections")
-        copy, copy_cpu = await self._with_cpu(
+        copy, copy_usage = await self._with_usage(
             floors.floor_copy(self.dsn, batch_size=plan.batch_size, **common), **window
         )
         single = self.results["ingest_single"]
@@ -238,9 +242,9 @@ class Scenarios:
             "floor_rows_per_s": round(insert.rows_per_s, 1),
             "ratio": _ratio(ours, insert.rows_per_s),
             **single,  # the rest, after the figures the issue names
-            "floor_cpu_cores": insert_cpu,
+            "floor": insert_usage,
         }
-        self.copy_floor = {"rows_per_s": copy.rows_per_s, "cpu_cores": copy_cpu}
+        self.copy_floor = {"rows_per_s": copy.rows_per_s, "usage": copy_usage}
 
     async def alert_latency(self, prober: load.ApiClient) -> None:
         plan = self.plan
@@ -248,7 +252,7 @@ class Scenarios:
             5.0, round(self.results["ingest_single"]["readings_per_s"] / 2)
         )
         log(f"abnormal reading -> alert: {plan.alert_samples} samples under {rate:.0f} readings/s")
-        alert, cpu = await self._with_cpu(
+        alert, usage = await self._with_usage(
             load.alert_latency(
                 prober,
                 self.nurses,
@@ -277,7 +281,7 @@ class Scenarios:
             "post_p50_ms": report.rounded(report.percentile(alert.post_ms, 50)),
             "post_p99_ms": report.rounded(report.percentile(alert.post_ms, 99)),
             "errors": dict(alert.errors),
-            "cpu_cores": cpu,
+            **usage,
         }
         await self._drain("the alert scenario")
 
@@ -306,7 +310,7 @@ class Scenarios:
     async def ingest_batch(self) -> None:
         plan = self.plan
         log(f"batch ingest: {plan.batch_size} readings a POST, {plan.concurrency} clients")
-        batch, cpu = await self._with_cpu(
+        batch, usage = await self._with_usage(
             load.closed_loop(
                 self.nurses,
                 warmup_s=plan.warmup_seconds,
@@ -334,9 +338,9 @@ class Scenarios:
             "errors": dict(batch.errors),
             "flag_backlog_readings": backlog,
             "flagging_readings_per_s": round(flagged_per_s, 1),
-            "cpu_cores": cpu,
-            "web_cpu_ms_per_request": _cpu_ms_per(cpu, "web", batch.requests_per_s),
-            "floor_cpu_cores": self.copy_floor["cpu_cores"],
+            **usage,
+            "web_cpu_ms_per_request": _cpu_ms_per(usage, "web", batch.requests_per_s),
+            "floor": self.copy_floor["usage"],
         }
         self.system.check_alive()
 

@@ -125,6 +125,25 @@ def _post(client: Client, session_id: int, body: dict[str, Any]) -> None:
         raise RuntimeError(f"ingest answered {response.status_code}: {response.content[:300]!r}")
 
 
+def _profile_flagging(
+    client: Client, sessions: tuple[int, ...], values: dict[str, Any], count: int
+) -> tuple[Profiler, list[str]]:
+    """Readings stored unprofiled (the workers are not running), then flagged as the task
+    flags them after a single-reading POST: one reading per call."""
+    bodies = [reading(values) for _ in range(count + 20)]
+    for index, body in enumerate(bodies):
+        _post(client, sessions[index % 2], body)
+    for body in bodies[:19]:  # warm-up
+        vital_readings_flag(reading_ids=[body["id"]])
+    queries = _queries_of(lambda: vital_readings_flag(reading_ids=[bodies[19]["id"]]))
+    profiler = Profiler(interval=PROFILE_INTERVAL_S)
+    profiler.start()
+    for body in bodies[20:]:
+        vital_readings_flag(reading_ids=[body["id"]])
+    profiler.stop()
+    return profiler, queries
+
+
 def profile(seeded: Seeded, *, out_dir: Path, operations: int) -> None:
     nurse = seeded.nurses[0]
     token = auth_login(username=nurse.username, password=seeded.password).token
@@ -141,18 +160,11 @@ def profile(seeded: Seeded, *, out_dir: Path, operations: int) -> None:
     queries = _queries_of(lambda: _post(client, sessions[0], reading(NORMAL)))
     _report("ingest", profiler, out_dir, operations, queries)
 
-    # Abnormal readings (critical: alerts and pages), stored unprofiled, then flagged as the
-    # task does it, one task per reading.
-    abnormal = [reading(ABNORMAL) for _ in range(operations // 4 + 20)]
-    for index, body in enumerate(abnormal):
-        _post(client, sessions[index % 2], body)
-    for body in abnormal[:19]:
-        vital_readings_flag(reading_ids=[body["id"]])
-    queries = _queries_of(lambda: vital_readings_flag(reading_ids=[abnormal[19]["id"]]))
-    profiler = Profiler(interval=PROFILE_INTERVAL_S)
-    profiler.start()
-    for body in abnormal[20:]:
-        vital_readings_flag(reading_ids=[body["id"]])
-    profiler.stop()
-    _report("flagging", profiler, out_dir, len(abnormal) - 20, queries)
+    # The common case (a normal reading: no alert), then an abnormal one (critical: alerts,
+    # and pages through the outbox).
+    count = operations // 4
+    profiler, queries = _profile_flagging(client, sessions, NORMAL, count)
+    _report("flagging-normal", profiler, out_dir, count, queries)
+    profiler, queries = _profile_flagging(client, sessions, ABNORMAL, count)
+    _report("flagging-abnormal", profiler, out_dir, count, queries)
     log(f"profiles written to {out_dir}/profile-*.txt and .html")

@@ -135,6 +135,9 @@ class CpuSnapshot:
     by_pid: dict[int, tuple[str, float, float]]
     machine_busy_s: float
     machine_steal_s: float  # a virtual machine's CPU time taken by its neighbours
+    # Backends of the bench's database inside a query, by what they wait for ("running": on
+    # CPU; "Lock": a row or table lock; "IO", "LWLock", "IPC": PostgreSQL's own wait types).
+    db_active: dict[str, int]
 
 
 class CpuMeter:
@@ -149,6 +152,8 @@ class CpuMeter:
     def __init__(self, first: CpuSnapshot) -> None:
         self.first = self.last = first
         self.spent: dict[str, float] = {}
+        self.db_active: dict[str, int] = dict(first.db_active)
+        self.samples = 1
 
     def add(self, snapshot: CpuSnapshot) -> None:
         for pid, (role, spent, started) in snapshot.by_pid.items():
@@ -158,7 +163,16 @@ class CpuMeter:
             elif started < self.last.at:
                 continue  # not seen before, yet older than the last sample: no baseline
             self.spent[role] = self.spent.get(role, 0.0) + spent
+        for state, count in snapshot.db_active.items():
+            self.db_active[state] = self.db_active.get(state, 0) + count
+        self.samples += 1
         self.last = snapshot
+
+    def database_activity(self) -> dict[str, float]:
+        """Mean number of the bench database's backends in a query, by what they wait for."""
+        return {
+            state: round(count / self.samples, 2) for state, count in sorted(self.db_active.items())
+        }
 
     def cores(self) -> dict[str, float]:
         seconds = (self.last.at - self.first.at) or 1.0
@@ -359,10 +373,15 @@ class System:
                 pids += [(service.name, process.pid) for process in family]
         with psycopg.connect(libpq_url(self.plan.admin_database_url), autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                "SELECT pid, state, wait_event_type FROM pg_stat_activity WHERE datname = %s",
                 [self.plan.database_name],
             ).fetchall()
-        pids += [("postgres", pid) for (pid,) in rows if pid]
+        pids += [("postgres", pid) for pid, _, _ in rows if pid]
+        db_active: dict[str, int] = {}
+        for _, state, waiting_for in rows:
+            if state == "active":
+                key = waiting_for or "running"
+                db_active[key] = db_active.get(key, 0) + 1
         by_pid: dict[int, tuple[str, float, float]] = {}
         for role, pid in pids:
             with contextlib.suppress(psutil.Error):
@@ -380,6 +399,7 @@ class System:
             by_pid=by_pid,
             machine_busy_s=busy,
             machine_steal_s=getattr(machine, "steal", 0.0),
+            db_active=db_active,
         )
 
     def memory(self) -> list[ProcessMemory]:
