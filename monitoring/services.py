@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from rest_framework import status
@@ -163,19 +163,14 @@ def vital_readings_record(
             "invalid", "The same reading id appears twice.", fields={"id": ["Duplicate id."]}
         )
     with transaction.atomic(durable=True):
-        # Share the session with other ingests but not with a status change (a FOR UPDATE).
-        session = (
-            InfusionSession.objects.select_for_update(no_key=True)
-            .select_related("protocol", "clinic")
-            .get(pk=session.pk)
-        )
-        if session.status not in RECORDING_STATUSES:
+        current = _session_status_shared(session.pk)
+        if current not in RECORDING_STATUSES:
             raise ApplicationError(
                 "session_not_active",
                 f"Vitals are recorded from check-in to discharge; this session is "
-                f"{session.status.replace('_', ' ')}.",
+                f"{current.replace('_', ' ')}.",
                 status=status.HTTP_409_CONFLICT,
-                extra={"status": session.status},
+                extra={"status": current},
             )
         known = VitalReading.objects.in_bulk(ids)
         for given in readings:
@@ -204,6 +199,22 @@ def vital_readings_record(
             enqueue_on_commit(_flag_task(), [str(reading.pk) for reading in new])
     by_id = {**known, **{reading.pk: reading for reading in new}}
     return [by_id[i] for i in ids], bool(new)
+
+
+def _session_status_shared(session_id: int) -> str:
+    """The session's status, under a FOR SHARE lock held to the end of the transaction: ingests
+    of the same session share it, while a status change (FOR NO KEY UPDATE) waits for them, and
+    they for it, so no reading lands after a discharge. Only the session's row is locked, not
+    its clinic's or protocol's (every ingest of a clinic would otherwise queue on one row).
+    Raw SQL because Django's select_for_update has no FOR SHARE."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status FROM scheduling_infusionsession WHERE id = %s FOR SHARE", [session_id]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise InfusionSession.DoesNotExist
+    return str(row[0])
 
 
 def _flag_task() -> Any:

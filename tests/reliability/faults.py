@@ -51,12 +51,13 @@ def side_connection() -> psycopg.Connection:
 
 
 @contextmanager
-def row_locked(table: str, pk: object) -> Iterator[psycopg.Connection]:
-    """Hold `SELECT … FOR UPDATE` on one row until the block ends, so that a worker touching
+def row_locked(table: str, pk: object, mode: str = "UPDATE") -> Iterator[psycopg.Connection]:
+    """Hold `SELECT … FOR <mode>` on one row until the block ends, so that a worker touching
     that row waits, in the middle of its task, where a test can kill it."""
+    assert mode in ("UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE")
     with side_connection() as conn:
         conn.autocommit = False
-        conn.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608
+        conn.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR {mode}", [pk])  # noqa: S608
         try:
             yield conn
         finally:

@@ -1,0 +1,81 @@
+"""What an ingest locks, with real concurrent transactions: the session's row only, shared with
+other ingests of the session, exclusive of a status change."""
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from monitoring.models import VitalReading
+from tests.conftest import client_for
+from tests.reliability.faults import row_locked, wait_for_lock_waiter
+
+from .conftest import reading
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            result["response"] = call()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def post_vitals(user, session, payload) -> Callable[[], Any]:
+    client = client_for(user)
+    return lambda: client.post(f"/api/v1/sessions/{session.pk}/vitals/", payload, format="json")
+
+
+@pytest.mark.parametrize(
+    ("table", "mode"),
+    [
+        ("scheduling_infusionsession", "SHARE"),  # another ingest of the same session
+        ("clinic_clinic", "UPDATE"),  # anything holding the clinic, e.g. an admin's edit
+        ("clinic_protocol", "UPDATE"),
+    ],
+)
+def test_an_ingest_does_not_wait_for_other_ingests_nor_for_its_clinic_or_protocol(
+    table, mode, nurse_user, checked_in
+) -> None:
+    pk = {
+        "scheduling_infusionsession": checked_in.pk,
+        "clinic_clinic": checked_in.clinic_id,
+        "clinic_protocol": checked_in.protocol_id,
+    }[table]
+    payload = reading()
+    with row_locked(table, pk, mode):
+        thread, result = in_thread(post_vitals(nurse_user, checked_in, payload))
+        thread.join(timeout=15)
+        finished = not thread.is_alive()
+    thread.join()
+    assert finished, f"the ingest waited for a {mode} lock on {table}"
+    assert result["response"].status_code == 201
+
+
+def test_an_ingest_waits_for_a_discharge_in_progress_and_then_refuses(
+    nurse_user, checked_in
+) -> None:
+    payload = reading()
+    with row_locked("scheduling_infusionsession", checked_in.pk, "NO KEY UPDATE") as discharge:
+        thread, result = in_thread(post_vitals(nurse_user, checked_in, payload))
+        wait_for_lock_waiter("scheduling_infusionsession")
+        discharge.execute(
+            "UPDATE scheduling_infusionsession SET status = 'discharged' WHERE id = %s",
+            [checked_in.pk],
+        )
+        discharge.commit()
+    thread.join(timeout=15)
+    response = result["response"]
+    assert response.status_code == 409 and response.json()["code"] == "session_not_active"
+    assert not VitalReading.objects.filter(pk=payload["id"]).exists()
