@@ -55,6 +55,7 @@ class Plan:
     availability_days: int
     # The system as deployed (docker-compose.yml defaults).
     web_workers: int
+    web_threads: int
     celery_concurrency: int
     # Where.
     admin_database_url: str
@@ -91,6 +92,7 @@ class Plan:
             bookings=10_000,
             availability_days=100,
             web_workers=_env_int("WEB_CONCURRENCY", 2),
+            web_threads=_env_int("WEB_THREADS", 4),
             celery_concurrency=_env_int("CELERY_CONCURRENCY", 2),
             admin_database_url=os.environ.get(
                 "BENCH_ADMIN_DATABASE_URL", "postgres://postgres@localhost:5432/postgres"

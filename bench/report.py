@@ -88,8 +88,8 @@ def machine(plan: Plan, *, dsn: str) -> dict[str, Any]:
         "redis": redis_version,
         "gunicorn": version("gunicorn"),
         "gunicorn_workers": plan.web_workers,
-        "gunicorn_worker_class": "sync",
-        "gunicorn_threads": 1,
+        "gunicorn_worker_class": "gthread",
+        "gunicorn_threads": plan.web_threads,
         "celery": version("celery"),
         "celery_worker_concurrency": plan.celery_concurrency,
         "load_client": f"aiohttp {version('aiohttp')}, one process, asyncio",
@@ -274,7 +274,7 @@ def machine_line(results: dict[str, Any]) -> str:
         f"{m['cpu_count']} x {m['cpu_model']}, {m['ram_gb']} GB RAM, {m['os']}; Python "
         f"{m['python']}, PostgreSQL {m['postgresql']}, Redis {m['redis']}; gunicorn "
         f"{m['gunicorn_workers']} {m['gunicorn_worker_class']} workers x "
-        f"{m['gunicorn_threads']} thread, Celery worker concurrency "
+        f"{m['gunicorn_threads']} threads, Celery worker concurrency "
         f"{m['celery_worker_concurrency']}; {m['mode']} run of {m['date']}; load average at the "
         f"start {m['load_average_1_5_15']}."
     )

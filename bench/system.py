@@ -1,5 +1,5 @@
-"""The system under test, started as in production: gunicorn (sync workers, as the Dockerfile and
-docker-compose.yml run it), a Celery worker and Celery beat, on local PostgreSQL and Redis.
+"""The system under test, started as in production: gunicorn (gthread workers, as the Dockerfile
+and docker-compose.yml run it), a Celery worker and Celery beat, on local PostgreSQL and Redis.
 
 Each process runs in its own process group with its output in a log file under
 bench/results/run.tmp/; `System.stop()` (also on Ctrl-C and on failure) stops them all, and the
@@ -213,6 +213,10 @@ class System:
                     f"127.0.0.1:{self.port}",
                     "--workers",
                     str(plan.web_workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(plan.web_threads),
                     "--access-logfile",
                     "-",
                     "--access-logformat",
@@ -296,7 +300,8 @@ class System:
             service.start(self.env)
         self.wait_ready()
         log(
-            f"serving on {self.base_url} (gunicorn {self.plan.web_workers} sync workers, "
+            f"serving on {self.base_url} (gunicorn {self.plan.web_workers} gthread workers x "
+            f"{self.plan.web_threads} threads, "
             f"Celery worker concurrency {self.plan.celery_concurrency}, beat)"
         )
 

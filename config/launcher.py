@@ -113,6 +113,12 @@ def main() -> int:
                 f"127.0.0.1:{port}",
                 "--workers",
                 env.get("WEB_CONCURRENCY", "2"),
+                # Threads overlap one request's database waits with another's Python, and keep
+                # clients' connections alive (sync workers close each one): `make bench`.
+                "--worker-class",
+                "gthread",
+                "--threads",
+                env.get("WEB_THREADS", "4"),
                 "--access-logfile",
                 "-",
                 # The path without its query string: queries may carry a patient's name.

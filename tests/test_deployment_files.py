@@ -163,6 +163,10 @@ def check_gunicorn(argv: list[str]) -> None:
     workers = option(argv, "--workers", "-w")
     assert workers is not None, f"gunicorn must set --workers: {argv}"
     assert int(default_of(workers)) >= 2, f"gunicorn needs at least 2 workers, got {workers}"
+    # As `make run` and `make bench` run it: threads, so that connections are kept alive.
+    assert option(argv, "--worker-class", "-k") == "gthread", f"gthread workers: {argv}"
+    threads = option(argv, "--threads")
+    assert threads is not None and int(default_of(threads)) >= 2, f"threads: {argv}"
     log_format = option(argv, "--access-logformat")
     assert log_format is not None and "%(U)s" in log_format, f"log paths only: {argv}"
     assert not {"%(r)s", "%(q)s"} & set(re.findall(r"%\(\w+\)s", log_format)), (
