@@ -1,6 +1,7 @@
 """Vitals ingest (API.md "Vitals"): plausibility, batches all-or-nothing, idempotent replays,
 the flags in the response, corrections, and the append-only table."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -8,8 +9,11 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
+from monitoring.apis import VitalReadingOutputSerializer, readings_json, rules_context
 from monitoring.models import VitalReading
+from monitoring.services import vital_readings_flag
 from scheduling.models import SessionStatus
 from tests.conftest import client_for
 from tests.factories import PatientFactory, SessionFactory
@@ -228,3 +232,41 @@ def test_the_database_refuses_to_change_or_delete_a_reading(nurse, checked_in) -
         rows.delete()
     rows.update(flags=[{"parameter": "x"}], flagged_at=timezone.now())  # the flagging columns may
     assert rows.get().systolic == 120
+
+
+@pytest.mark.django_db
+def test_readings_json_writes_exactly_what_the_reading_serializer_would(
+    nurse_user, checked_in
+) -> None:
+    """The ingest and list answers are written by readings_json (fast); the schema is the
+    serializer's. Readings with every field, with none optional, corrected and flagged."""
+    full = reading(device_id="tablet-7", temperature_c="37")
+    sparse = reading(
+        systolic=None,
+        heart_rate=None,
+        spo2=None,
+        respiratory_rate=None,
+        temperature_c=None,
+        consciousness=None,
+    )
+    for payload in (full, sparse):
+        assert (
+            client_for(nurse_user)
+            .post(f"/api/v1/sessions/{checked_in.pk}/vitals/", payload, format="json")
+            .status_code
+            == 201
+        )
+    correction = reading(systolic=190, supersedes=full["id"])
+    client_for(nurse_user).post(
+        f"/api/v1/sessions/{checked_in.pk}/vitals/", correction, format="json"
+    )
+    vital_readings_flag(reading_ids=[correction["id"]])
+    readings = list(VitalReading.objects.filter(session=checked_in).order_by("taken_at"))
+    assert len(readings) == 3
+    context = rules_context(checked_in)
+    fast = readings_json(readings, **context)
+    slow = VitalReadingOutputSerializer(
+        readings, many=True, context={"rules_context": context}
+    ).data
+    assert json.loads(JSONRenderer().render(fast)) == json.loads(JSONRenderer().render(slow))
+    assert fast[0]["temperature_c"] == "37.0"
