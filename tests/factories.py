@@ -1,14 +1,16 @@
 """factory_boy factories for every model the tests build."""
 
+import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import factory
 from django.utils import timezone
 
 from clinic.models import Chair, Channel, Clinic, Patient, Protocol, Role, Route, User
-from scheduling.models import InfusionSession
+from scheduling.models import InfusionSession, SessionStatus
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -103,3 +105,38 @@ class SessionFactory(factory.django.DjangoModelFactory[InfusionSession]):
     ends_at = factory.LazyAttribute(
         lambda session: session.starts_at + timedelta(minutes=session.protocol.booked_minutes)
     )
+
+
+def checked_in_session(*, clinic: Clinic, nurse: User) -> InfusionSession:
+    """A session checked in five minutes ago, ready for vitals (70 kg patient, 71.5 kg today)."""
+    now = timezone.now()
+    session: InfusionSession = SessionFactory.create(
+        patient=PatientFactory.create(clinic=clinic, weight_kg=Decimal("70.0")),
+        starts_at=now + timedelta(minutes=10),
+        nurse=nurse,
+        status=SessionStatus.CHECKED_IN,
+        checked_in_at=now - timedelta(minutes=5),
+        fasting_confirmed=True,
+        escort_confirmed=True,
+        weight_kg=Decimal("71.5"),
+    )
+    return session
+
+
+def reading(**values: Any) -> dict[str, Any]:
+    """A normal reading (nothing flagged) as the API takes it, with `values` changed; taken a
+    minute ago."""
+    base: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "taken_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+        "systolic": 120,
+        "diastolic": 80,
+        "heart_rate": 72,
+        "spo2": 98,
+        "respiratory_rate": 14,
+        "temperature_c": "36.8",
+        "consciousness": "alert",
+        "on_oxygen": False,
+    }
+    base.update(values)
+    return {k: v for k, v in base.items() if v is not ...}

@@ -11,38 +11,17 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
 import psycopg
-from django.utils import timezone
 
 from config.launcher import ACCESS_LOG_FORMAT
 from tests.conftest import REPO_ROOT, WorkerProcess, test_database_url, wait_for
-
-
-def reading(**values: Any) -> dict[str, Any]:
-    """A normal set of vitals (nothing flagged) taken a minute ago, with `values` changed."""
-    base: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "taken_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
-        "systolic": 120,
-        "diastolic": 80,
-        "heart_rate": 72,
-        "spo2": 98,
-        "respiratory_rate": 14,
-        "temperature_c": "36.8",
-        "consciousness": "alert",
-        "on_oxygen": False,
-    }
-    return base | values
 
 
 def side_connection() -> psycopg.Connection:

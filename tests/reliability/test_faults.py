@@ -14,8 +14,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import time as clock
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from clinic.tasks import notification_deliver, notifications_deliver_due
 from monitoring.models import Alert, VitalReading
 from monitoring.services import survey_send
 from monitoring.tasks import vital_readings_flag, vital_readings_flag_unflagged
-from scheduling.models import InfusionSession, SessionStatus
+from scheduling.models import InfusionSession
 from tests.conftest import (
     WorkerProcess,
     broker_at,
@@ -47,9 +45,10 @@ from tests.factories import (
     ClinicFactory,
     PatientFactory,
     ProtocolFactory,
-    SessionFactory,
     UserFactory,
+    checked_in_session,
     next_weekday_at,
+    reading,
 )
 
 from .faults import (
@@ -57,7 +56,6 @@ from .faults import (
     backend_alive,
     kill_pool_process,
     kill_process_group,
-    reading,
     row_locked,
     sms_sent,
     terminate_backends,
@@ -97,18 +95,7 @@ def clinician(make_user, home) -> User:
 
 @pytest.fixture
 def in_chair(home, nurse) -> InfusionSession:
-    now = timezone.now()
-    session: InfusionSession = SessionFactory.create(
-        patient=PatientFactory.create(clinic=home),
-        starts_at=now + timedelta(minutes=10),
-        nurse=nurse,
-        status=SessionStatus.CHECKED_IN,
-        checked_in_at=now - timedelta(minutes=5),
-        fasting_confirmed=True,
-        escort_confirmed=True,
-        weight_kg=Decimal("71.5"),
-    )
-    return session
+    return checked_in_session(clinic=home, nurse=nurse)
 
 
 def succeeded(worker: WorkerProcess, task: str) -> int:

@@ -23,10 +23,10 @@ from clinic.tasks import notifications_deliver_due
 from monitoring.models import Survey
 from monitoring.services import survey_send, survey_token_hash, vital_readings_flag
 from tests.conftest import client_for, wait_for
-from tests.factories import TEST_PASSWORD, PatientFactory, SessionFactory, UserFactory
+from tests.factories import TEST_PASSWORD, PatientFactory, SessionFactory, UserFactory, reading
 from tests.test_project import PRODUCTION_ENV, manage
 
-from .faults import Gunicorn, reading
+from .faults import Gunicorn
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
