@@ -90,7 +90,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A process killed mid-statement (a worker SIGKILLed while waiting on a lock) leaves its
 # statement running in PostgreSQL, which would commit it on its own if nobody checked: the
 # server looks for its client every second and abandons the statement if it has gone.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c client_connection_check_interval=1s"
+# (PostgreSQL 14 or later; behind PgBouncer, list `options` in its ignore_startup_parameters
+# and set the parameter on the server instead.)
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = " ".join(
+    filter(None, [_db_options.get("options", ""), "-c client_connection_check_interval=1s"])
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "DJANGO_TEST_DATABASE_NAME", default="test_infusion_clinic"
 )

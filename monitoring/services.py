@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from rest_framework import status
@@ -163,7 +163,7 @@ def vital_readings_record(
             "invalid", "The same reading id appears twice.", fields={"id": ["Duplicate id."]}
         )
     with transaction.atomic(durable=True):
-        current = _session_status_shared(session.pk)
+        current = _session_status_locked(session.pk)
         if current not in RECORDING_STATUSES:
             raise ApplicationError(
                 "session_not_active",
@@ -201,20 +201,18 @@ def vital_readings_record(
     return [by_id[i] for i in ids], bool(new)
 
 
-def _session_status_shared(session_id: int) -> str:
-    """The session's status, under a FOR SHARE lock held to the end of the transaction: ingests
-    of the same session share it, while a status change (FOR NO KEY UPDATE) waits for them, and
-    they for it, so no reading lands after a discharge. Only the session's row is locked, not
-    its clinic's or protocol's (every ingest of a clinic would otherwise queue on one row).
-    Raw SQL because Django's select_for_update has no FOR SHARE."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT status FROM scheduling_infusionsession WHERE id = %s FOR SHARE", [session_id]
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise InfusionSession.DoesNotExist
-    return str(row[0])
+def _session_status_locked(session_id: int) -> str:
+    """The session's status, its row (and only its row: no clinic or protocol joined in, or
+    every ingest of a clinic would queue on one row) locked to the end of the transaction.
+    Ingests of one session take turns, so a tablet's retry racing its own first attempt finds
+    the stored reading and is a replay, not a duplicate key; a status change waits for them and
+    they for it, so no reading lands after a discharge."""
+    return str(
+        InfusionSession.objects.select_for_update(no_key=True)
+        .filter(pk=session_id)
+        .values_list("status", flat=True)
+        .get()
+    )
 
 
 def _flag_task() -> Any:
@@ -259,14 +257,18 @@ def vital_readings_flag(*, reading_ids: Sequence[str | uuid.UUID]) -> int:
     that one bad row cannot hold back the others."""
     try:
         return _flag(reading_ids)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
+        raise  # the database is away: every reading would fail; the task or sweep retries
+    except Exception:
         if len(reading_ids) == 1:
             raise
     created = 0
     for reading_id in reading_ids:
         try:
             created += _flag([reading_id])
-        except DatabaseError:
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
             # Left unflagged, and loud: the sweep tries it again, and the log says why.
             logger.exception("flagging reading %s failed", reading_id)
     return created
@@ -275,7 +277,8 @@ def vital_readings_flag(*, reading_ids: Sequence[str | uuid.UUID]) -> int:
 def _flag(reading_ids: Sequence[str | uuid.UUID]) -> int:
     with transaction.atomic():
         readings = list(
-            VitalReading.objects.select_for_update(of=("self",))
+            # NO KEY: a correction or a start pointing at these readings need not wait.
+            VitalReading.objects.select_for_update(of=("self",), no_key=True)
             .select_related("session__protocol", "session__clinic", "session__patient")
             .filter(pk__in=reading_ids, flagged_at__isnull=True)
             .order_by("pk")  # one lock order for every worker: no deadlock between batches

@@ -138,9 +138,10 @@ def error_response(exc: ApplicationError) -> Response:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, OperationalError | InterfaceError):
         # The database went away mid-request (restart, failover, a dropped connection) or
-        # cancelled the statement: nothing was committed, and a retry will reconnect (Django
-        # discards the broken connection when the request ends). Client writes are idempotent
-        # (readings carry their own UUID), so "try again" is the honest answer.
+        # cancelled the statement. The write may or may not have been applied (the connection
+        # can drop during COMMIT); a retry reconnects (Django discards the broken connection
+        # when the request ends). Writes that carry their own id (readings) are safe to retry;
+        # others answer a retry that repeats them with their usual 409.
         logger.warning("database unavailable: %s", type(exc).__name__)
         set_rollback()
         return Response(

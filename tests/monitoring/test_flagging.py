@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from clinic.models import Notification, Role
+from clinic.models import Notification, Protocol, Role
 from monitoring.models import Alert, AlertEscalation, VitalReading
 from monitoring.services import (
     alerts_escalate_due,
@@ -21,6 +21,7 @@ from monitoring.services import (
 from monitoring.tasks import vital_readings_flag_unflagged as sweep_task
 from scheduling.models import SessionStatus
 from tests.conftest import broker_unreachable, client_for, wait_for
+from tests.factories import checked_in_session
 
 from .conftest import reading
 
@@ -264,3 +265,21 @@ def test_one_bad_row_does_not_hold_back_the_rest_of_a_batch(nurse_user, checked_
         payloads[0]["id"],
         payloads[2]["id"],
     }
+
+
+@pytest.mark.django_db
+def test_a_reading_the_rules_cannot_evaluate_does_not_hold_back_the_batch(
+    nurse_user, checked_in, clinic
+) -> None:
+    other = checked_in_session(clinic=clinic, nurse=nurse_user)
+    good, bad = reading(heart_rate=112), reading(heart_rate=113)
+    post(nurse_user, checked_in, good)
+    post(nurse_user, other, bad)
+    # A protocol whose stored thresholds the rules cannot read (the API refuses such values;
+    # this stands for any bug that makes the rules raise on one session).
+    Protocol.objects.filter(pk=other.protocol_id).update(
+        thresholds={"vitals": {"heart_rate": {"warning": {"above": "garbage"}}}}
+    )
+    assert vital_readings_flag(reading_ids=[good["id"], bad["id"]]) == 1
+    assert VitalReading.objects.get(pk=good["id"]).flagged_at is not None
+    assert VitalReading.objects.get(pk=bad["id"]).flagged_at is None  # the sweep retries it

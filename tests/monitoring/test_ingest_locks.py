@@ -1,5 +1,5 @@
-"""What an ingest locks, with real concurrent transactions: the session's row only, shared with
-other ingests of the session, exclusive of a status change."""
+"""What an ingest locks, with real concurrent transactions: the session's row only (never its
+clinic's or protocol's), so that ingests of one session take turns and a status change waits."""
 
 import threading
 from collections.abc import Callable
@@ -40,12 +40,12 @@ def post_vitals(user, session, payload) -> Callable[[], Any]:
 @pytest.mark.parametrize(
     ("table", "mode"),
     [
-        ("scheduling_infusionsession", "SHARE"),  # another ingest of the same session
         ("clinic_clinic", "UPDATE"),  # anything holding the clinic, e.g. an admin's edit
         ("clinic_protocol", "UPDATE"),
+        ("scheduling_infusionsession", "KEY SHARE"),  # e.g. a row being inserted that points at it
     ],
 )
-def test_an_ingest_does_not_wait_for_other_ingests_nor_for_its_clinic_or_protocol(
+def test_an_ingest_does_not_wait_for_its_clinic_or_protocol(
     table, mode, nurse_user, checked_in
 ) -> None:
     pk = {
@@ -79,3 +79,24 @@ def test_an_ingest_waits_for_a_discharge_in_progress_and_then_refuses(
     response = result["response"]
     assert response.status_code == 409 and response.json()["code"] == "session_not_active"
     assert not VitalReading.objects.filter(pk=payload["id"]).exists()
+
+
+def test_the_same_reading_sent_twice_at_once_is_stored_once_and_replayed(
+    nurse_user, checked_in
+) -> None:
+    """A tablet retrying while its first attempt is still in flight: one 201, one 200 replay,
+    never a duplicate-key 500."""
+    for _ in range(5):
+        payload = reading()
+        barrier = threading.Barrier(2)
+        client = client_for(nurse_user)
+
+        def send(client=client, payload=payload, barrier=barrier) -> Any:
+            barrier.wait()
+            return client.post(f"/api/v1/sessions/{checked_in.pk}/vitals/", payload, format="json")
+
+        runs = [in_thread(send) for _ in range(2)]
+        for thread, _ in runs:
+            thread.join(timeout=30)
+        assert sorted(result["response"].status_code for _, result in runs) == [200, 201]
+        assert VitalReading.objects.filter(pk=payload["id"]).count() == 1

@@ -69,7 +69,7 @@ def terminate_backends(application_name: str) -> int:
     or a failover would."""
     with side_connection() as conn:
         rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
             " WHERE datname = current_database() AND application_name = %s",
             [application_name],
         ).fetchall()
