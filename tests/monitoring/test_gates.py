@@ -10,7 +10,7 @@ import time_machine
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from monitoring.models import AdverseEvent, Alert, InfusionStart
+from monitoring.models import AdverseEvent, Alert, InfusionStart, VitalReading
 from monitoring.services import vital_readings_flag
 from scheduling.models import InfusionSession, SessionStatus
 from tests.conftest import client_for
@@ -222,5 +222,11 @@ def test_readings_after_the_start_are_flagged_against_the_baseline_as_they_are_e
     )
     assert risen.status_code == 201
     assert [f["parameter"] for f in risen.json()["flags"]] == ["baseline_rise"]
+    # Judged against the baseline under the session's lock, the reading goes to the flagging
+    # task (it is not settled as normal), which raises its alert.
+    stored = VitalReading.objects.get(pk=risen.json()["id"])
+    assert stored.flagged_at is None
+    vital_readings_flag(reading_ids=[stored.pk])
+    assert Alert.objects.get(reading=stored).parameter == "baseline_rise"
     listed = client_for(nurse_user).get(f"/api/v1/sessions/{checked_in.pk}/vitals/").json()
     assert [f["parameter"] for f in listed["results"][-1]["flags"]] == ["baseline_rise"]
