@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -113,7 +113,8 @@ class FlagOutputSerializer(serializers.Serializer):
 
 
 class VitalReadingOutputSerializer(serializers.ModelSerializer):
-    flags = serializers.SerializerMethodField()
+    # Judged by the rules as the reading is stored, so the nurse sees them at once.
+    flags = FlagOutputSerializer(many=True, read_only=True)
 
     class Meta:
         model = VitalReading
@@ -137,20 +138,12 @@ class VitalReadingOutputSerializer(serializers.ModelSerializer):
             "flagged_at",
         ]
 
-    @extend_schema_field(FlagOutputSerializer(many=True))
-    def get_flags(self, reading: VitalReading) -> list[dict[str, str]]:
-        """The same pure rules the flagging job applies, so the nurse sees them at once."""
-        context = self.context["rules_context"]
-        return services.flags_json(services.evaluate(reading, **context))
-
 
 _INSTANT = serializers.DateTimeField()
 _TEMPERATURE = serializers.DecimalField(max_digits=3, decimal_places=1)
 
 
-def readings_json(
-    readings: list[VitalReading], *, thresholds: dict[str, Any], baseline: VitalReading | None
-) -> list[dict[str, Any]]:
+def readings_json(readings: list[VitalReading]) -> list[dict[str, Any]]:
     """What VitalReadingOutputSerializer gives (the schema's shape; a test holds them equal),
     written with field instances made once: a ModelSerializer rebuilds its fields on every
     use, a sixth of an ingest request's CPU (bench profile)."""
@@ -177,9 +170,7 @@ def readings_json(
             "consciousness": reading.consciousness,
             "on_oxygen": reading.on_oxygen,
             "supersedes": None if reading.supersedes_id is None else str(reading.supersedes_id),
-            "flags": services.flags_json(
-                services.evaluate(reading, thresholds=thresholds, baseline=baseline)
-            ),
+            "flags": reading.flags,
             "flagged_at": instant(reading.flagged_at),
         }
         for reading in readings
@@ -227,7 +218,7 @@ class SessionVitalsApi(APIView):
             object_id=session.pk,
             patient=session.patient_id,
         )
-        data = readings_json(list(readings), **rules_context(session))
+        data = readings_json(list(readings))
         return Response({"results": data, "next": None})
 
     @extend_schema(
@@ -265,19 +256,11 @@ class SessionVitalsApi(APIView):
         readings, created = services.vital_readings_record(
             actor=user, session=session, readings=given
         )
-        out = readings_json(readings, **rules_context(session))
+        out = readings_json(readings)
         return Response(
             out if batch else out[0],
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-
-
-def rules_context(session: Any) -> dict[str, Any]:
-    """What the rules read besides the reading: the protocol's thresholds and the baseline."""
-    return {
-        "thresholds": services.session_thresholds(session),
-        "baseline": services.session_baseline(session),
-    }
 
 
 # --- Alerts ---------------------------------------------------------------------------------------

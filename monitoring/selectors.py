@@ -29,13 +29,9 @@ PEAK_CHECK_WINDOW = timedelta(minutes=10)
 
 
 def session_for_vitals(*, user: User, session_id: object) -> InfusionSession:
-    """The session in the caller's scope, with what the vitals rules read (its protocol and
-    baseline) and without what they do not (its transitions): the hot path of ingest."""
-    sessions = (
-        session_list(user=user)
-        .prefetch_related(None)
-        .select_related("protocol", "start__baseline_reading")
-    )
+    """The session in the caller's scope, with what the vitals rules read (its protocol) and
+    without what they do not (its transitions): the hot path of ingest."""
+    sessions = session_list(user=user).prefetch_related(None).select_related("protocol")
     return get_object_or_404(sessions, pk=session_id)
 
 

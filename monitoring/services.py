@@ -95,16 +95,6 @@ def session_thresholds(session: InfusionSession) -> dict[str, Any]:
     return effective_thresholds(session.protocol.thresholds)
 
 
-def session_baseline(session: InfusionSession) -> VitalReading | None:
-    """The reading the infusion was started on (None before the start). No query when the
-    session was fetched with select_related("start__baseline_reading")."""
-    try:
-        start = session.start
-    except InfusionStart.DoesNotExist:
-        return None
-    return start.baseline_reading
-
-
 def session_baselines(session_ids: Sequence[int]) -> dict[int, VitalReading]:
     """The baseline reading of each of these sessions that has started, in one query."""
     starts = InfusionStart.objects.select_related("baseline_reading").filter(
@@ -189,7 +179,7 @@ def vital_readings_record(
             for given in readings
             if given["id"] not in known
         ]
-        abnormal = _settle_normal_readings(session, new, now)
+        abnormal = _judge(session, new, now)
         VitalReading.objects.bulk_create(new)
         if new:
             audit_record_many(
@@ -203,11 +193,10 @@ def vital_readings_record(
     return [by_id[i] for i in ids], bool(new)
 
 
-def _settle_normal_readings(
-    session: InfusionSession, new: list[VitalReading], now: datetime
-) -> list[VitalReading]:
-    """Mark the readings the rules find nothing in as flagged (with no flags) as they are
-    stored, and return the others, which the flagging task turns into alerts and pages.
+def _judge(session: InfusionSession, new: list[VitalReading], now: datetime) -> list[VitalReading]:
+    """Give new readings their flags as they are stored (what the nurse sees in the answer),
+    mark those with none as flagged, and return the others: the flagging task turns them into
+    alerts and pages.
 
     Evaluated under the session's lock, with the baseline read under it too (a start takes the
     same lock), so this is the verdict the task would reach; a normal reading has nothing more
@@ -220,10 +209,10 @@ def _settle_normal_readings(
     baseline = session_baselines([session.pk]).get(session.pk)
     abnormal = []
     for reading in new:
-        if evaluate(reading, thresholds=thresholds, baseline=baseline):
+        reading.flags = flags_json(evaluate(reading, thresholds=thresholds, baseline=baseline))
+        if reading.flags:
             abnormal.append(reading)
         else:
-            reading.flags = []
             reading.flagged_at = now
     return abnormal
 
