@@ -327,10 +327,8 @@ def test_beat_stopped_for_a_while_catches_up_without_duplicates(
             f"/api/v1/sessions/{in_chair.pk}/vitals/", readings, format="json"
         )
     assert response.status_code == 201
-    surveys = [
+    for _ in range(3):
         survey_send(actor=clinician, patient=PatientFactory.create(clinic=home), instrument="phq9")
-        for _ in range(3)
-    ]
     links = Notification.objects.filter(kind="survey_link")
     assert links.count() == 3
     time.sleep(3.1)  # the readings are older than the flag sweep's grace period
@@ -373,4 +371,3 @@ def test_beat_stopped_for_a_while_catches_up_without_duplicates(
     pages = Notification.objects.filter(kind="alert")
     assert pages.count() == 4  # two critical alerts, each to the nurse and the clinician
     assert [sent[p.dedup_key] for p in pages] == [1, 1, 1, 1]
-    assert len(surveys) == 3
