@@ -4,12 +4,14 @@ in-process on the bench's seeded database (import after `django.setup()`).
 - ingest: single-reading POSTs through Django's test client: the whole request (middleware,
   DRF, bearer token, scoping, the service, the serializer, the on-commit enqueue to Redis),
   minus gunicorn's own HTTP handling;
+- ingest-batch: the same with 100-reading batches;
 - flagging: the body of the Celery task for abnormal readings (`vital_readings_flag`: lock,
   rules, alerts, paging through the outbox, the on-commit enqueue of the deliveries), minus
   Celery's own message handling.
 
-Writes profile-{ingest,flagging}.{txt,html} under bench/results/run.tmp/ and prints the hot
-spots: the project's functions by inclusive time, and every function by self time.
+Writes profile-{ingest,ingest-batch,flagging-*}.{txt,html} under bench/results/run.tmp/ and
+prints the hot spots: the project's functions by inclusive time, and every function by self
+time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
-from bench.load import ABNORMAL, NORMAL, VITALS_PATH, reading
+from bench.load import ABNORMAL, NORMAL, VITALS_PATH, batch, reading
 from bench.plan import REPO_ROOT
 from bench.seed import Seeded
 from bench.system import log
@@ -115,7 +117,7 @@ def _report(name: str, profiler: Profiler, out_dir: Path, count: int, queries: l
     print("\n".join(f"  {sql}" for sql in queries))
 
 
-def _post(client: Client, session_id: int, body: dict[str, Any]) -> None:
+def _post(client: Client, session_id: int, body: dict[str, Any] | list[Any]) -> None:
     response = client.post(
         VITALS_PATH.format(session_id=session_id),
         data=json.dumps(body),
@@ -159,6 +161,18 @@ def profile(seeded: Seeded, *, out_dir: Path, operations: int) -> None:
     profiler.stop()
     queries = _queries_of(lambda: _post(client, sessions[0], reading(NORMAL)))
     _report("ingest", profiler, out_dir, operations, queries)
+
+    # 100-reading batches (a tablet back online), as the batch scenario sends them.
+    batches = operations // 20
+    for index in range(5):
+        _post(client, sessions[index % 2], batch(100))
+    profiler = Profiler(interval=PROFILE_INTERVAL_S)
+    profiler.start()
+    for index in range(batches):
+        _post(client, sessions[index % 2], batch(100))
+    profiler.stop()
+    queries = _queries_of(lambda: _post(client, sessions[0], batch(100)))
+    _report("ingest-batch", profiler, out_dir, batches, queries)
 
     # The common case (a normal reading: no alert), then an abnormal one (critical: alerts,
     # and pages through the outbox).

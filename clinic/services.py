@@ -53,12 +53,14 @@ def audit_record(
     object_type: str,
     object_id: object = "",
     patient: Patient | int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """One audit event. Runs inside the caller's transaction, so it lands with the change."""
     audit_record_many(
         actor=actor,
         action=action,
         entries=[(object_type, object_id, patient)],
+        at=at,
     )
 
 
@@ -67,9 +69,10 @@ def audit_record_many(
     actor: User | None,
     action: str,
     entries: Iterable[tuple[str, object, Patient | int | None]],
+    at: datetime | None = None,
 ) -> None:
     """Audit events for many objects in one INSERT (a page of a list is one query)."""
-    now = timezone.now()
+    now = at or timezone.now()
     ip = client_ip.get()
     role = actor.effective_role if actor is not None else "system"
     username = actor.get_username() if actor is not None else ""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -23,13 +25,14 @@ from clinic.apis import ALL_STAFF, EVERYONE, caller
 from clinic.models import AuditAction, Role
 from clinic.services import audit_record
 from config.api.exceptions import ApplicationError
-from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
+from config.api.fields import YEARS, AwareDateTimeField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES, whole_list
 from config.ratelimit import over_limit
 from config.request_context import client_ip_of
 from monitoring import charts, instruments, selectors, services
 from monitoring.models import (
+    MEASUREMENTS,
     PLAUSIBLE,
     PLAUSIBLE_TEMPERATURE_C,
     AdverseEvent,
@@ -105,6 +108,97 @@ class VitalReadingInputSerializer(serializers.Serializer):
         return attrs
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_TEMPERATURE_TEXT = re.compile(r"[0-9]{2}(\.[0-9])?")
+_TEMPERATURE_RANGE = tuple(Decimal(limit) for limit in PLAUSIBLE_TEMPERATURE_C)
+_TENTH = Decimal("0.1")
+_CONSCIOUSNESS = frozenset(Consciousness.values)
+
+
+def plain_reading(item: Any, *, now: datetime) -> dict[str, Any] | None:
+    """What `VitalReadingInputSerializer` makes of a reading in the form tablets send (JSON
+    numbers and booleans, canonical UUIDs, an ISO 8601 time with its offset), checked by the
+    same rules; None for anything else, which then goes to the serializer.
+
+    The serializer stays the authority: this only recognises the plainly valid reading, in a
+    tenth of its CPU (a fifth of a 100-reading upload's, bench profile). A property test holds
+    that whatever this accepts, the serializer accepts with the same values."""
+    if not isinstance(item, dict):
+        return None
+    raw_id, raw_taken_at = item.get("id"), item.get("taken_at")
+    if not (isinstance(raw_id, str) and _UUID.fullmatch(raw_id) and isinstance(raw_taken_at, str)):
+        return None
+    try:
+        taken_at = datetime.fromisoformat(raw_taken_at)
+        if taken_at.tzinfo is None:
+            return None
+        taken_at = taken_at.astimezone(timezone.get_current_timezone())
+    except (ValueError, OverflowError):
+        return None
+    if not YEARS[0] <= taken_at.year <= YEARS[1] or taken_at > now + TAKEN_AT_MAX_AHEAD:
+        return None
+    reading: dict[str, Any] = {"id": uuid.UUID(raw_id), "taken_at": taken_at}
+    for field, (low, high) in PLAUSIBLE.items():
+        value = item.get(field)
+        if value is not None and not (type(value) is int and low <= value <= high):
+            return None
+        reading[field] = value
+    temperature = item.get("temperature_c")
+    if temperature is not None:
+        if type(temperature) not in (str, int, float):
+            return None
+        text = str(temperature)
+        if not _TEMPERATURE_TEXT.fullmatch(text):
+            return None
+        temperature = Decimal(text).quantize(_TENTH)
+        if not _TEMPERATURE_RANGE[0] <= temperature <= _TEMPERATURE_RANGE[1]:
+            return None
+    reading["temperature_c"] = temperature
+    consciousness = item.get("consciousness")
+    if consciousness is not None and not (
+        type(consciousness) is str and consciousness in _CONSCIOUSNESS
+    ):
+        return None
+    reading["consciousness"] = consciousness
+    on_oxygen = item.get("on_oxygen", False)
+    device_id = item.get("device_id", "")
+    supersedes = item.get("supersedes")
+    if not (
+        type(on_oxygen) is bool
+        and type(device_id) is str
+        and len(device_id) <= 100
+        and (device_id == "" or (device_id.isprintable() and device_id == device_id.strip()))
+        and (supersedes is None or (type(supersedes) is str and _UUID.fullmatch(supersedes)))
+    ):
+        return None
+    if all(reading[field] is None for field in MEASUREMENTS):
+        return None
+    systolic, diastolic = reading["systolic"], reading["diastolic"]
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        return None
+    reading["on_oxygen"] = on_oxygen
+    reading["device_id"] = device_id
+    reading["supersedes_id"] = None if supersedes is None else uuid.UUID(supersedes)
+    return reading
+
+
+def readings_given(data: Any, *, batch: bool) -> list[dict[str, Any]]:
+    """The readings of a vitals POST, validated: by `plain_reading` when every one is plain,
+    else by the serializer, whose errors are the API's (400; a batch's as "<index>.<field>")."""
+    now = timezone.now()
+    plain = [plain_reading(item, now=now) for item in (data if batch else [data])]
+    if all(reading is not None for reading in plain):
+        return cast(list[dict[str, Any]], plain)
+    serializer = VitalReadingInputSerializer(data=data, many=batch)
+    if not serializer.is_valid():
+        if batch:
+            raise ApplicationError(
+                "invalid", "A reading is not valid.", fields=_flatten(serializer.errors)
+            )
+        raise ValidationError(serializer.errors)
+    return serializer.validated_data if batch else [serializer.validated_data]
+
+
 class FlagOutputSerializer(serializers.Serializer):
     parameter = serializers.ChoiceField(choices=AlertParameter.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
@@ -139,7 +233,6 @@ class VitalReadingOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-_INSTANT = serializers.DateTimeField()
 _TEMPERATURE = serializers.DecimalField(max_digits=3, decimal_places=1)
 
 
@@ -148,8 +241,14 @@ def readings_json(readings: list[VitalReading]) -> list[dict[str, Any]]:
     written with field instances made once: a ModelSerializer rebuilds its fields on every
     use, a sixth of an ingest request's CPU (bench profile)."""
 
-    def instant(value: Any) -> str | None:
-        return None if value is None else _INSTANT.to_representation(value)
+    zone = timezone.get_current_timezone()
+
+    def instant(value: datetime | None) -> str | None:
+        # DateTimeField.to_representation, less its per-call settings lookups.
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return [
         {
@@ -244,15 +343,7 @@ class SessionVitalsApi(APIView):
                 f"Send 1 to {MAX_BATCH} readings.",
                 fields={"non_field_errors": [f"Send 1 to {MAX_BATCH} readings."]},
             )
-        data = VitalReadingInputSerializer(data=request.data, many=batch)
-        if not data.is_valid():
-            errors = data.errors
-            if batch:
-                raise ApplicationError(
-                    "invalid", "A reading is not valid.", fields=_flatten(errors)
-                )
-            raise ValidationError(errors)
-        given = data.validated_data if batch else [data.validated_data]
+        given = readings_given(request.data, batch=batch)
         readings, created = services.vital_readings_record(
             actor=user, session=session, readings=given
         )

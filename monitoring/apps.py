@@ -6,7 +6,16 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from config.api.exceptions import register_constraint_error
         from config.api.permissions import register_url_object
         from monitoring.selectors import alert_get
 
         register_url_object("alert_id", alert_get)
+
+        # Ingests of one session take turns, so a reading id can only race itself across two
+        # sessions: the second to commit is told as a known id with other content would be.
+        register_constraint_error(
+            "monitoring_vitalreading_pkey",
+            code="idempotency_conflict",
+            message="A reading with this id was received for another session.",
+        )

@@ -10,6 +10,7 @@ alerts also carry a unique dedup key as the database's own guarantee.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -20,15 +21,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import Max
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import JSONField, Max
 from django.utils import timezone
 from rest_framework import status
 
-from clinic.models import Channel, NotificationKind, Patient, Role, User
+from clinic.models import AuditAction, Channel, NotificationKind, Patient, Role, User
 from clinic.services import (
     audit_record,
-    audit_record_many,
     notification_schedule,
     notifications_cancel,
     patient_contact,
@@ -180,13 +180,19 @@ def vital_readings_record(
             if given["id"] not in known
         ]
         abnormal = _judge(session, new, now)
-        VitalReading.objects.bulk_create(new)
         if new:
-            audit_record_many(
-                actor=actor,
-                action="create",
-                entries=[("vital_reading", reading.pk, session.patient_id) for reading in new],
-            )
+            _readings_copy(new)
+        # One event per upload, stamped with the readings' received_at: with the actor and the
+        # session it names exactly the readings this request stored. A replay stores nothing
+        # but answers with stored readings: a read.
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE if new else AuditAction.READ,
+            object_type="vital_readings",
+            object_id=session.pk,
+            patient=session.patient_id,
+            at=now,
+        )
         if abnormal:
             enqueue_on_commit(_flag_task(), [str(reading.pk) for reading in abnormal])
     by_id = {**known, **{reading.pk: reading for reading in new}}
@@ -215,6 +221,36 @@ def _judge(session: InfusionSession, new: list[VitalReading], now: datetime) -> 
         else:
             reading.flagged_at = now
     return abnormal
+
+
+_READING_FIELDS = VitalReading._meta.concrete_fields
+_READING_COPY = "COPY {table} ({columns}) FROM STDIN".format(
+    table=connection.ops.quote_name(VitalReading._meta.db_table),
+    columns=", ".join(connection.ops.quote_name(str(field.column)) for field in _READING_FIELDS),
+)
+
+
+def _readings_copy(readings: Sequence[VitalReading]) -> None:
+    """Store new readings with COPY, as the benchmark's floor does: for a 100-reading upload
+    this is a fifth of the web tier's CPU of `bulk_create`, which prepares every value of every
+    row through its field (README "Performance"). The table's constraints and triggers hold
+    as for an INSERT; a violation surfaces as Django's IntegrityError."""
+    rows = [
+        tuple(
+            json.dumps(getattr(reading, field.attname))
+            if isinstance(field, JSONField)
+            else getattr(reading, field.attname)
+            for field in _READING_FIELDS
+        )
+        for reading in readings
+    ]
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(_READING_COPY) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def _session_status_locked(session_id: int) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from monitoring.models import VitalReading
 from tests.conftest import client_for
-from tests.reliability.faults import row_locked, wait_for_lock_waiter
+from tests.factories import checked_in_session
+from tests.reliability.faults import row_locked, side_connection, wait_for_lock_waiter
 
 from .conftest import reading
 
@@ -100,3 +101,28 @@ def test_the_same_reading_sent_twice_at_once_is_stored_once_and_replayed(
             thread.join(timeout=30)
         assert sorted(result["response"].status_code for _, result in runs) == [200, 201]
         assert VitalReading.objects.filter(pk=payload["id"]).count() == 1
+
+
+def test_one_reading_id_raced_into_two_sessions_is_stored_once_and_the_loser_gets_409(
+    nurse_user, checked_in, clinic
+) -> None:
+    """Each session's lock is its own, so neither ingest sees the other's uncommitted reading;
+    the primary key decides, and the one that loses is told, not given a 500."""
+    other = checked_in_session(clinic=clinic, nurse=nurse_user)
+    payload = reading()
+    with side_connection() as first:
+        first.autocommit = False
+        first.execute(
+            "INSERT INTO monitoring_vitalreading (id, session_id, taken_at, received_at,"
+            " recorded_by_id, device_id, systolic, on_oxygen, flags)"
+            " VALUES (%s, %s, now(), now(), %s, '', 120, false, '[]')",
+            [payload["id"], checked_in.pk, nurse_user.pk],
+        )
+        thread, result = in_thread(post_vitals(nurse_user, other, payload))
+        wait_for_lock_waiter("monitoring_vitalreading")
+        first.commit()
+    thread.join(timeout=15)
+    response = result["response"]
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "idempotency_conflict"
+    assert list(VitalReading.objects.values_list("session_id", flat=True)) == [checked_in.pk]

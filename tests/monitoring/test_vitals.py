@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from clinic.models import AuditEvent
 from monitoring.apis import VitalReadingOutputSerializer, readings_json
 from monitoring.models import VitalReading
 from monitoring.services import vital_readings_flag
@@ -66,6 +67,29 @@ def test_a_replay_is_200_and_stores_nothing_twice(nurse, checked_in) -> None:
     again = nurse.post(url(checked_in), payload, format="json")
     assert again.status_code == 200 and again.json()["id"] == payload["id"]
     assert VitalReading.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_upload_leaves_one_audit_event_naming_the_readings_it_stored(
+    nurse, checked_in, nurse_user
+) -> None:
+    assert nurse.post(url(checked_in), reading(), format="json").status_code == 201
+    batch = [reading(), reading(), reading()]
+    assert nurse.post(url(checked_in), batch, format="json").status_code == 201
+    assert nurse.post(url(checked_in), batch, format="json").status_code == 200
+    events = list(AuditEvent.objects.filter(object_type="vital_readings").order_by("pk"))
+    assert [e.action for e in events] == ["create", "create", "read"]
+    for event in events:
+        assert (event.actor, event.role, event.object_id) == (
+            nurse_user,
+            "nurse",
+            str(checked_in.pk),
+        )
+        assert event.patient_id == checked_in.patient_id and event.ip == "127.0.0.1"
+    stored = VitalReading.objects.filter(
+        session=checked_in, recorded_by=nurse_user, received_at=events[1].at
+    )
+    assert {str(r.pk) for r in stored} == {r["id"] for r in batch}
 
 
 @pytest.mark.django_db
