@@ -156,7 +156,7 @@ def _start_session(
         "supersedes_id": None,
         **normal_vitals(),
     }
-    vital_readings_record(actor=nurse, session=session, readings=[baseline])
+    vital_readings_record(actor=nurse, session_id=session.pk, readings=[baseline])
     return session_start(actor=nurse, session=session)
 
 

@@ -335,7 +335,6 @@ class SessionVitalsApi(APIView):
     )
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
-        session = selectors.session_for_vitals(user=user, session_id=session_id)
         batch = isinstance(request.data, list)
         if batch and not 1 <= len(request.data) <= MAX_BATCH:
             raise ApplicationError(
@@ -345,7 +344,7 @@ class SessionVitalsApi(APIView):
             )
         given = readings_given(request.data, batch=batch)
         readings, created = services.vital_readings_record(
-            actor=user, session=session, readings=given
+            actor=user, session_id=session_id, readings=given
         )
         out = readings_json(readings)
         return Response(

@@ -78,8 +78,12 @@ class Flag:
 
 
 def _decimal(number: Decimal | float | int) -> Decimal:
+    if isinstance(number, Decimal):
+        return number
+    if isinstance(number, int):
+        return Decimal(number)  # exact
     # Through str(): Decimal(38.1) would be 38.10000000000000142..., not 38.1.
-    return number if isinstance(number, Decimal) else Decimal(str(number))
+    return Decimal(str(number))
 
 
 def _text(number: Decimal | float | int) -> str:
@@ -93,11 +97,14 @@ def _text(number: Decimal | float | int) -> str:
 # --- Vital-sign limits ---------------------------------------------------------------------------
 
 
-def _breached_limit(value: Decimal | int, tier: Mapping[str, Any]) -> tuple[str, Decimal] | None:
+def _breached_limit(
+    value: Decimal | int, tier: Mapping[str, Any]
+) -> tuple[str, Decimal | int] | None:
     """The first comparison of `tier` that `value` breaks, with its limit; None if none."""
-    number = _decimal(value)
+    # An int compares exactly with an int or a Decimal: only other numbers need converting.
+    number = value if isinstance(value, int) else _decimal(value)
     for comparison, raw_limit in tier.items():
-        limit = _decimal(raw_limit)
+        limit = raw_limit if isinstance(raw_limit, int) else _decimal(raw_limit)
         if comparison == "above":
             breached = number > limit
         elif comparison == "at_or_above":

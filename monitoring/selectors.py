@@ -30,8 +30,22 @@ PEAK_CHECK_WINDOW = timedelta(minutes=10)
 
 def session_for_vitals(*, user: User, session_id: object) -> InfusionSession:
     """The session in the caller's scope, with what the vitals rules read (its protocol) and
-    without what they do not (its transitions): the hot path of ingest."""
+    without what they do not (its transitions)."""
     sessions = session_list(user=user).prefetch_related(None).select_related("protocol")
+    return get_object_or_404(sessions, pk=session_id)
+
+
+def session_for_ingest_locked(*, user: User, session_id: object) -> InfusionSession:
+    """`session_for_vitals` with its start and baseline reading, the session's row (and only
+    its row: no clinic or protocol locked with it, or every ingest of a clinic would queue on
+    one row) locked FOR NO KEY UPDATE to the end of the caller's transaction. One query: the
+    hot path of ingest."""
+    sessions = (
+        session_list(user=user)
+        .prefetch_related(None)
+        .select_related("protocol", "start__baseline_reading")
+        .select_for_update(no_key=True, of=("self",))
+    )
     return get_object_or_404(sessions, pk=session_id)
 
 

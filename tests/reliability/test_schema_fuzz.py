@@ -173,7 +173,9 @@ def _checked_in(
         weight_kg=Decimal("71.5"),
     )
     baseline = _reading(starts_at - timedelta(minutes=10))
-    monitoring_services.vital_readings_record(actor=nurse, session=session, readings=[baseline])
+    monitoring_services.vital_readings_record(
+        actor=nurse, session_id=session.pk, readings=[baseline]
+    )
     return session
 
 
@@ -211,7 +213,7 @@ def seed(role: str) -> World:
     running = _checked_in(patients[2], chairs[1], protocol, nurse, now - timedelta(minutes=5))
     monitoring_services.session_start(actor=nurse, session=running)
     high = _reading(now - timedelta(minutes=1), systolic=185, diastolic=95, spo2=92)
-    monitoring_services.vital_readings_record(actor=nurse, session=running, readings=[high])
+    monitoring_services.vital_readings_record(actor=nurse, session_id=running.pk, readings=[high])
     monitoring_services.vital_readings_flag(reading_ids=[high["id"]])
     monitoring_services.adverse_event_record(
         actor=nurse,
@@ -223,7 +225,7 @@ def seed(role: str) -> World:
     monitoring_services.session_start(actor=nurse, session=recovering)
     scheduling_services.session_complete(actor=nurse, session=recovering)
     monitoring_services.vital_readings_record(
-        actor=nurse, session=recovering, readings=[_reading(now - timedelta(minutes=1))]
+        actor=nurse, session_id=recovering.pk, readings=[_reading(now - timedelta(minutes=1))]
     )
     _, token = monitoring_services.survey_send(
         actor=clinician, patient=patients[0], instrument="phq9"
