@@ -5,8 +5,8 @@ bench/results/latest.json. BENCH_QUICK=1 for a short run, BENCH_PROFILE=1 for pr
 Order: prepare (database, migrations, seed) -> start web, worker, beat -> GET /healthz (the web
 tier's ceiling) -> single-reading ingest -> floors (INSERT, COPY) -> abnormal reading -> alert
 under a background load -> availability -> batch ingest -> memory -> stop everything (also on
-Ctrl-C or failure). Each scenario but the last starts once every reading is flagged, so that
-none pays for the backlog of another.
+Ctrl-C or failure). Each scenario starts once every reading is flagged and after a CHECKPOINT,
+so that none pays for the flagging backlog or the dirty pages of another.
 """
 
 from __future__ import annotations
@@ -100,13 +100,20 @@ class Scenarios:
             scheduler = await load.login(http, self.seeded.scheduler, password)
 
             await self.web_ceiling()
+            await self.settle()
             await self.ingest_single()
             await self.floors()
+            await self.settle()
             await self.alert_latency(prober)
+            await self.settle()
             await self.availability(scheduler)
-            # Last: its flagging backlog takes minutes to drain, and nothing waits for it.
+            await self.settle()
             await self.ingest_batch()
         return self.results
+
+    async def settle(self) -> None:
+        waited = await load.settle(self.dsn)
+        log(f"checkpoint before the next scenario: {waited:.1f} s")
 
     async def _with_usage(
         self, work: Awaitable[T], *, warmup_s: float, duration_s: float | None
@@ -225,10 +232,12 @@ class Scenarios:
             "user_id": seeded.floor_user_id,
         }
         window = {"warmup_s": plan.warmup_seconds, "duration_s": plan.floor_seconds}
+        await self.settle()
         log(f"floor: INSERT, one row per transaction, {plan.concurrency} connections")
         insert, insert_usage = await self._with_usage(
             floors.floor_single(self.dsn, **common), **window
         )
+        await self.settle()
         log(f"floor: COPY, {plan.batch_size} rows per transaction, {plan.concurrency} connections")
         copy, copy_usage = await self._with_usage(
             floors.floor_copy(self.dsn, batch_size=plan.batch_size, **common), **window

@@ -312,6 +312,15 @@ async def wait_until_flagged(dsn: str, *, timeout_s: float) -> tuple[float, int,
     return time.perf_counter() - began, backlog, left
 
 
+async def settle(dsn: str) -> float:
+    """Write out what the last scenario left dirty (CHECKPOINT), so that its writes are not
+    flushed during the next one's measurement; the seconds it took."""
+    began = time.perf_counter()
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute("CHECKPOINT")
+    return time.perf_counter() - began
+
+
 async def flagging_rate(dsn: str, *, seconds: float) -> tuple[float, int]:
     """Readings flagged per second while a backlog drains, over `seconds` (or until it is
     gone), and the backlog at the start."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, cast
 
@@ -115,7 +115,7 @@ _TENTH = Decimal("0.1")
 _CONSCIOUSNESS = frozenset(Consciousness.values)
 
 
-def plain_reading(item: Any, *, now: datetime) -> dict[str, Any] | None:
+def plain_reading(item: Any, *, now: datetime, zone: tzinfo) -> dict[str, Any] | None:
     """What `VitalReadingInputSerializer` makes of a reading in the form tablets send (JSON
     numbers and booleans, canonical UUIDs, an ISO 8601 time with its offset), checked by the
     same rules; None for anything else, which then goes to the serializer.
@@ -132,7 +132,7 @@ def plain_reading(item: Any, *, now: datetime) -> dict[str, Any] | None:
         taken_at = datetime.fromisoformat(raw_taken_at)
         if taken_at.tzinfo is None:
             return None
-        taken_at = taken_at.astimezone(timezone.get_current_timezone())
+        taken_at = taken_at.astimezone(zone)  # the serializer's: the current time zone
     except (ValueError, OverflowError):
         return None
     if not YEARS[0] <= taken_at.year <= YEARS[1] or taken_at > now + TAKEN_AT_MAX_AHEAD:
@@ -185,8 +185,8 @@ def plain_reading(item: Any, *, now: datetime) -> dict[str, Any] | None:
 def readings_given(data: Any, *, batch: bool) -> list[dict[str, Any]]:
     """The readings of a vitals POST, validated: by `plain_reading` when every one is plain,
     else by the serializer, whose errors are the API's (400; a batch's as "<index>.<field>")."""
-    now = timezone.now()
-    plain = [plain_reading(item, now=now) for item in (data if batch else [data])]
+    now, zone = timezone.now(), timezone.get_current_timezone()
+    plain = [plain_reading(item, now=now, zone=zone) for item in (data if batch else [data])]
     if all(reading is not None for reading in plain):
         return cast(list[dict[str, Any]], plain)
     serializer = VitalReadingInputSerializer(data=data, many=batch)

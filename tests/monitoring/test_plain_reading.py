@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import time_machine
 from hypothesis import example, given, settings
@@ -17,6 +18,7 @@ from monitoring.apis import VitalReadingInputSerializer, plain_reading, readings
 from tests.factories import reading
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+UTC_ZONE = ZoneInfo("UTC")  # the current time zone (settings.TIME_ZONE), as the serializer has it
 
 
 OFFSETS = [UTC, timezone(timedelta(hours=-4)), timezone(timedelta(hours=5, minutes=30))]
@@ -151,7 +153,7 @@ def exactly(value: Any) -> Any:
 @example(item={**reading(), "taken_at": "2026-11-21T09:35:00.000001Z"})
 def test_what_the_fast_path_accepts_the_serializer_accepts_with_the_same_values(item) -> None:
     with time_machine.travel(NOW, tick=False):
-        fast = plain_reading(item, now=NOW)
+        fast = plain_reading(item, now=NOW, zone=UTC_ZONE)
         serializer = VitalReadingInputSerializer(data=item)
         valid = serializer.is_valid()
     if fast is None:
@@ -169,9 +171,11 @@ def test_a_reading_as_tablets_send_it_takes_the_fast_path() -> None:
         **reading(temperature_c="36.8", consciousness="alert", device_id="tablet-3"),
         "taken_at": (NOW - timedelta(minutes=1)).isoformat(),
     }
-    assert plain_reading(sent, now=NOW) is not None
-    assert plain_reading({**sent, "temperature_c": 36.8}, now=NOW) is not None
-    assert plain_reading({**sent, "supersedes": str(uuid.uuid4())}, now=NOW) is not None
+    assert plain_reading(sent, now=NOW, zone=UTC_ZONE) is not None
+    assert plain_reading({**sent, "temperature_c": 36.8}, now=NOW, zone=UTC_ZONE) is not None
+    assert (
+        plain_reading({**sent, "supersedes": str(uuid.uuid4())}, now=NOW, zone=UTC_ZONE) is not None
+    )
 
 
 def test_a_batch_with_one_reading_off_the_fast_path_is_judged_whole_by_the_serializer() -> None:
