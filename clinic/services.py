@@ -55,7 +55,9 @@ def audit_record(
     patient: Patient | int | None = None,
     at: datetime | None = None,
 ) -> None:
-    """One audit event. Runs inside the caller's transaction, so it lands with the change."""
+    """One audit event. Runs inside the caller's transaction, so it lands with the change.
+    `at` (default now) stamps it with the time of the change it records, when the stored rows
+    carry that time themselves (a reading's received_at)."""
     audit_record_many(
         actor=actor,
         action=action,

@@ -126,3 +126,35 @@ def test_one_reading_id_raced_into_two_sessions_is_stored_once_and_the_loser_get
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "idempotency_conflict"
     assert list(VitalReading.objects.values_list("session_id", flat=True)) == [checked_in.pk]
+
+
+def test_a_reading_that_waited_for_a_start_is_judged_against_its_baseline(
+    nurse_user, checked_in
+) -> None:
+    """The ingest's locking query waits for the start's lock; what it joins in is what its
+    snapshot held (no start yet), so the rise from baseline must be read again once the lock is
+    held, or the reading would be settled without it."""
+    baseline = reading(systolic=110, diastolic=70)
+    assert post_vitals(nurse_user, checked_in, baseline)().status_code == 201
+    risen = reading(systolic=150, diastolic=75)  # +40 systolic: a warning, and nothing else
+    with row_locked("scheduling_infusionsession", checked_in.pk, "NO KEY UPDATE") as start:
+        start.execute(
+            "INSERT INTO monitoring_infusionstart (session_id, baseline_reading_id, weight_kg,"
+            " dose_mg_per_kg, dose_mg, gate_failures, override_reason, started_by_id,"
+            " started_at) VALUES (%s, %s, 71.5, 0.5, 35.75, '[]', '', %s, now())",
+            [checked_in.pk, baseline["id"], nurse_user.pk],
+        )
+        start.execute(
+            "UPDATE scheduling_infusionsession SET status = 'in_progress' WHERE id = %s",
+            [checked_in.pk],
+        )
+        thread, result = in_thread(post_vitals(nurse_user, checked_in, risen))
+        wait_for_lock_waiter("scheduling_infusionsession")
+        start.commit()
+    thread.join(timeout=15)
+    response = result["response"]
+    assert response.status_code == 201, response.content
+    assert [f["parameter"] for f in response.json()["flags"]] == ["baseline_rise"]
+    stored = VitalReading.objects.get(pk=risen["id"])
+    assert [f["parameter"] for f in stored.flags] == ["baseline_rise"]
+    assert stored.flagged_at is None  # left to the flagging task, which raises the alert

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import time_machine
+from django.utils import timezone as django_timezone
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -182,3 +183,15 @@ def test_a_batch_with_one_reading_off_the_fast_path_is_judged_whole_by_the_seria
     odd = {**reading(), "systolic": "120"}  # a string the serializer accepts as 120
     given = readings_given([reading(), odd], batch=True)
     assert [r["systolic"] for r in given] == [120, 120]
+
+
+def test_in_another_current_time_zone_the_fast_path_gives_the_serializers_time() -> None:
+    """The serializer gives times in the current time zone; so must the fast path."""
+    sent = {**reading(), "taken_at": "2026-11-21T04:29:00-05:00"}
+    with time_machine.travel(NOW, tick=False), django_timezone.override("America/New_York"):
+        fast = plain_reading(sent, now=NOW, zone=django_timezone.get_current_timezone())
+        serializer = VitalReadingInputSerializer(data=sent)
+        assert serializer.is_valid(), serializer.errors
+    assert fast is not None
+    assert exactly(fast["taken_at"]) == exactly(serializer.validated_data["taken_at"])
+    assert repr(fast["taken_at"].tzinfo) == "zoneinfo.ZoneInfo(key='America/New_York')"

@@ -77,8 +77,9 @@ def test_an_upload_leaves_one_audit_event_naming_the_readings_it_stored(
     batch = [reading(), reading(), reading()]
     assert nurse.post(url(checked_in), batch, format="json").status_code == 201
     assert nurse.post(url(checked_in), batch, format="json").status_code == 200
+    assert nurse.post(url(checked_in), [*batch, reading()], format="json").status_code == 201
     events = list(AuditEvent.objects.filter(object_type="vital_readings").order_by("pk"))
-    assert [e.action for e in events] == ["create", "create", "read"]
+    assert [e.action for e in events] == ["create", "create", "read", "create", "read"]
     for event in events:
         assert (event.actor, event.role, event.object_id) == (
             nurse_user,
