@@ -13,7 +13,8 @@ class MonitoringConfig(AppConfig):
         register_url_object("alert_id", alert_get)
 
         # Ingests of one session take turns, so a reading id can only race itself across two
-        # sessions: the second to commit is told as a known id with other content would be.
+        # sessions: the second to commit is told as a known id with other content would be
+        # (without the id: the constraint does not say which; the tablet knows what it sent).
         register_constraint_error(
             "monitoring_vitalreading_pkey",
             code="idempotency_conflict",

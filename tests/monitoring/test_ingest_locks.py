@@ -38,6 +38,16 @@ def post_vitals(user, session, payload) -> Callable[[], Any]:
     return lambda: client.post(f"/api/v1/sessions/{session.pk}/vitals/", payload, format="json")
 
 
+def answer_once_committed(held: Any, waits_on: str, call: Callable[[], Any]) -> Any:
+    """Run `call` in a thread, let it wait for a lock on `waits_on`, commit the transaction
+    `held` holds it with, and return what `call` got."""
+    thread, result = in_thread(call)
+    wait_for_lock_waiter(waits_on)
+    held.commit()
+    thread.join(timeout=15)
+    return result["response"]
+
+
 @pytest.mark.parametrize(
     ("table", "mode"),
     [
@@ -69,15 +79,13 @@ def test_an_ingest_waits_for_a_discharge_in_progress_and_then_refuses(
 ) -> None:
     payload = reading()
     with row_locked("scheduling_infusionsession", checked_in.pk, "NO KEY UPDATE") as discharge:
-        thread, result = in_thread(post_vitals(nurse_user, checked_in, payload))
-        wait_for_lock_waiter("scheduling_infusionsession")
         discharge.execute(
             "UPDATE scheduling_infusionsession SET status = 'discharged' WHERE id = %s",
             [checked_in.pk],
         )
-        discharge.commit()
-    thread.join(timeout=15)
-    response = result["response"]
+        response = answer_once_committed(
+            discharge, "scheduling_infusionsession", post_vitals(nurse_user, checked_in, payload)
+        )
     assert response.status_code == 409 and response.json()["code"] == "session_not_active"
     assert not VitalReading.objects.filter(pk=payload["id"]).exists()
 
@@ -118,11 +126,9 @@ def test_one_reading_id_raced_into_two_sessions_is_stored_once_and_the_loser_get
             " VALUES (%s, %s, now(), now(), %s, '', 120, false, '[]')",
             [payload["id"], checked_in.pk, nurse_user.pk],
         )
-        thread, result = in_thread(post_vitals(nurse_user, other, payload))
-        wait_for_lock_waiter("monitoring_vitalreading")
-        first.commit()
-    thread.join(timeout=15)
-    response = result["response"]
+        response = answer_once_committed(
+            first, "monitoring_vitalreading", post_vitals(nurse_user, other, payload)
+        )
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "idempotency_conflict"
     assert list(VitalReading.objects.values_list("session_id", flat=True)) == [checked_in.pk]
@@ -148,11 +154,9 @@ def test_a_reading_that_waited_for_a_start_is_judged_against_its_baseline(
             "UPDATE scheduling_infusionsession SET status = 'in_progress' WHERE id = %s",
             [checked_in.pk],
         )
-        thread, result = in_thread(post_vitals(nurse_user, checked_in, risen))
-        wait_for_lock_waiter("scheduling_infusionsession")
-        start.commit()
-    thread.join(timeout=15)
-    response = result["response"]
+        response = answer_once_committed(
+            start, "scheduling_infusionsession", post_vitals(nurse_user, checked_in, risen)
+        )
     assert response.status_code == 201, response.content
     assert [f["parameter"] for f in response.json()["flags"]] == ["baseline_rise"]
     stored = VitalReading.objects.get(pk=risen["id"])
