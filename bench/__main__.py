@@ -3,7 +3,7 @@ process, measure the floors of the same machine, print the table and write
 bench/results/latest.json. BENCH_QUICK=1 for a short run, BENCH_PROFILE=1 for profiles.
 
 Order: prepare (database, migrations, seed) -> start web, worker, beat -> GET /healthz (the web
-tier's ceiling) -> single-reading ingest -> floors (INSERT, COPY) -> abnormal reading -> alert
+tier's ceiling) -> single-reading ingest -> floors (INSERT, COPY, web) -> abnormal reading -> alert
 under a background load -> availability -> batch ingest -> memory -> stop everything (also on
 Ctrl-C or failure). Each scenario starts once every reading is flagged and after a CHECKPOINT,
 so that none pays for the flagging backlog or the dirty pages of another.
@@ -254,6 +254,42 @@ class Scenarios:
             "floor": insert_usage,
         }
         self.copy_floor = {"rows_per_s": copy.rows_per_s, "usage": copy_usage}
+        await self.settle()
+        await self.web_floor(insert.rows_per_s)
+
+    async def web_floor(self, insert_rows_per_s: float) -> None:
+        """bench/web_floor.py (a bare WSGI function making the INSERT floor's INSERT) through
+        the same gunicorn, with the same clients: what no Python ingest served so can beat."""
+        plan, seeded = self.plan, self.seeded
+        log(f"web floor: bare WSGI + the floor's INSERT under gunicorn, {plan.concurrency} clients")
+        with self.system.web_floor(
+            session_id=seeded.floor_session_id, user_id=seeded.floor_user_id
+        ) as url:
+            async with load.http_session(url) as http:
+                clients = [
+                    load.ApiClient(http=http, token=nurse.token, session_ids=nurse.session_ids)
+                    for nurse in self.nurses
+                ]
+                floor, usage = await self._with_usage(
+                    load.closed_loop(
+                        clients,
+                        warmup_s=plan.warmup_seconds,
+                        duration_s=plan.floor_seconds,
+                        send=load.ApiClient.post_vitals,
+                        make_body=lambda: load.reading(load.NORMAL),
+                        readings_per_request=1,
+                    ),
+                    warmup_s=plan.warmup_seconds,
+                    duration_s=plan.floor_seconds,
+                )
+        self.results["ingest_single"]["web_floor"] = {
+            "readings_per_s": round(floor.readings_per_s, 1),
+            "of_insert_floor": _ratio(floor.readings_per_s, insert_rows_per_s),
+            **_summary(floor.latencies_ms),
+            "errors": dict(floor.errors),
+            **usage,
+            "web_cpu_ms_per_request": _cpu_ms_per(usage, "web", floor.requests_per_s),
+        }
 
     async def alert_latency(self, prober: load.ApiClient) -> None:
         plan = self.plan

@@ -197,6 +197,14 @@ def table(results: dict[str, Any]) -> str:
             "",
         ),
         (
+            "web floor: bare WSGI + that INSERT, same gunicorn, clients (readings/s; of floor)",
+            _number(single.get("web_floor", {}).get("readings_per_s")),
+            "",
+            _number(single.get("web_floor", {}).get("of_insert_floor"), 3),
+            "",
+            "",
+        ),
+        (
             "gunicorn CPU per request (ms): /healthz, single reading, batch",
             f"{_number(single.get('healthz_web_cpu_ms_per_request'), 1)}, "
             f"{_number(single.get('web_cpu_ms_per_request'), 1)}, "

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -206,29 +207,7 @@ class System:
         self.services = [
             Service(
                 "web",
-                [
-                    str(bin_dir / "gunicorn"),
-                    "config.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    str(plan.web_workers),
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    str(plan.web_threads),
-                    "--access-logfile",
-                    "-",
-                    "--access-logformat",
-                    ACCESS_LOG_FORMAT,
-                    "--worker-tmp-dir",
-                    "/dev/shm",  # noqa: S108 - as the Dockerfile and compose file run it
-                    "--graceful-timeout",
-                    "10",
-                    # Not the shared default under ~/.gunicorn: other servers may run here.
-                    "--control-socket",
-                    str(run_dir / "gunicorn.ctl"),
-                ],
+                self._gunicorn("config.wsgi:application", self.port, "gunicorn"),
                 run_dir / "web.log",
             ),
             Service(
@@ -263,6 +242,69 @@ class System:
             ),
         ]
         self._database_created = False
+
+    def _gunicorn(self, app: str, port: int, name: str) -> list[str]:
+        plan = self.plan
+        return [
+            str(Path(sys.executable).parent / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(plan.web_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(plan.web_threads),
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "--worker-tmp-dir",
+            "/dev/shm",  # noqa: S108 - as the Dockerfile and compose file run it
+            "--graceful-timeout",
+            "10",
+            # Not the shared default under ~/.gunicorn: other servers may run here.
+            "--control-socket",
+            str(self.run_dir / f"{name}.ctl"),
+        ]
+
+    @contextlib.contextmanager
+    def web_floor(self, *, session_id: int, user_id: int) -> Iterator[str]:
+        """bench/web_floor.py served as the system is served, on a port of its own, for the
+        length of the block (its CPU counts as "web": the system's own gunicorn is idle then);
+        its base URL."""
+        port = free_port()
+        service = Service(
+            "web",
+            self._gunicorn("bench.web_floor:application", port, "web-floor"),
+            self.run_dir / "web-floor.log",
+        )
+        env = {
+            **self.env,
+            "BENCH_WEB_FLOOR_DSN": libpq_url(self.plan.database_url),
+            "BENCH_WEB_FLOOR_SESSION": str(session_id),
+            "BENCH_WEB_FLOOR_USER": str(user_id),
+        }
+        self.services.append(service)
+        try:
+            service.start(env)
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+            while _status_of(url) != 200:
+                if not service.running() or time.monotonic() > deadline:
+                    raise RuntimeError(f"the web floor did not start; see {service.log_path}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            service.signal_group(signal.SIGTERM)
+            if service.process is not None:
+                try:
+                    service.process.wait(timeout=STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    service.signal_group(signal.SIGKILL)
+                    service.process.wait()
+            self.services.remove(service)
 
     # --- Life cycle ------------------------------------------------------------------------------
 
@@ -326,14 +368,7 @@ class System:
         raise RuntimeError(f"the system was not ready in {READY_TIMEOUT_SECONDS} s")
 
     def _ready_status(self) -> int | None:
-        url = f"{self.base_url}/readyz"  # our own loopback server
-        try:
-            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return int(error.code)
-        except OSError:
-            return None
+        return _status_of(f"{self.base_url}/readyz")
 
     def check_alive(self) -> None:
         for service in self.services:
@@ -421,6 +456,17 @@ class System:
             for child in parent.children():
                 measured.append(_memory_of(child, child_role.get(service.name, service.name)))
         return measured
+
+
+def _status_of(url: str) -> int | None:
+    """The status of a GET to one of our own loopback servers; None if it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return None
 
 
 def _memory_of(process: psutil.Process, role: str) -> ProcessMemory:
