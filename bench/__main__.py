@@ -152,6 +152,25 @@ class Scenarios:
         result, usage = await asyncio.gather(run(), watch())
         return result, usage
 
+    async def _single_readings(
+        self, clients: list[load.ApiClient], seconds: float
+    ) -> tuple[load.LoopResult, dict[str, Any]]:
+        """Normal readings, one a POST, from `clients` in a closed loop for `seconds` after the
+        warm-up; with the cores each part used meanwhile."""
+        warmup = self.plan.warmup_seconds
+        return await self._with_usage(
+            load.closed_loop(
+                clients,
+                warmup_s=warmup,
+                duration_s=seconds,
+                send=load.ApiClient.post_vitals,
+                make_body=lambda: load.reading(load.NORMAL),
+                readings_per_request=1,
+            ),
+            warmup_s=warmup,
+            duration_s=seconds,
+        )
+
     async def _drain(self, after: str) -> dict[str, Any]:
         """Every reading flagged before the next measurement, so none pays for the last."""
         waited, backlog, left = await load.wait_until_flagged(
@@ -195,18 +214,7 @@ class Scenarios:
     async def ingest_single(self) -> None:
         plan = self.plan
         log(f"single-reading ingest: {plan.concurrency} clients, {plan.ingest_seconds:.0f} s")
-        single, usage = await self._with_usage(
-            load.closed_loop(
-                self.nurses,
-                warmup_s=plan.warmup_seconds,
-                duration_s=plan.ingest_seconds,
-                send=load.ApiClient.post_vitals,
-                make_body=lambda: load.reading(load.NORMAL),
-                readings_per_request=1,
-            ),
-            warmup_s=plan.warmup_seconds,
-            duration_s=plan.ingest_seconds,
-        )
+        single, usage = await self._single_readings(self.nurses, plan.ingest_seconds)
         self.results["ingest_single"] = {
             "readings_per_s": round(single.readings_per_s, 1),
             **_summary(single.latencies_ms),
@@ -270,18 +278,7 @@ class Scenarios:
                     load.ApiClient(http=http, token=nurse.token, session_ids=nurse.session_ids)
                     for nurse in self.nurses
                 ]
-                floor, usage = await self._with_usage(
-                    load.closed_loop(
-                        clients,
-                        warmup_s=plan.warmup_seconds,
-                        duration_s=plan.floor_seconds,
-                        send=load.ApiClient.post_vitals,
-                        make_body=lambda: load.reading(load.NORMAL),
-                        readings_per_request=1,
-                    ),
-                    warmup_s=plan.warmup_seconds,
-                    duration_s=plan.floor_seconds,
-                )
+                floor, usage = await self._single_readings(clients, plan.floor_seconds)
         self.results["ingest_single"]["web_floor"] = {
             "readings_per_s": round(floor.readings_per_s, 1),
             "of_insert_floor": _ratio(floor.readings_per_s, insert_rows_per_s),
