@@ -1,9 +1,11 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks found in the apps."""
 
+import gc
 import os
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -11,6 +13,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _freeze_start_up_objects(**_: Any) -> None:
+    """A pool process starts with everything its parent loaded; kept out of the garbage
+    collector's full collections, as in gunicorn's workers (config/wsgi.py)."""
+    gc.freeze()
 
 
 def enqueue_on_commit(task: Any, *args: Any) -> None:
