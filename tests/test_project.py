@@ -77,7 +77,7 @@ def _frozen_after(code: str) -> int:
 
 def test_web_and_worker_processes_freeze_what_they_load_at_start_up() -> None:
     """A full collection over the objects loaded at start-up paused every request of a worker
-    for ~120 ms; frozen, they are not scanned."""
+    for 90-125 ms; frozen, they are not scanned."""
     assert _frozen_after("import config.wsgi") > 50_000
     assert _frozen_after("import rest_framework.views") == 0  # what the count is without it
     worker = (
