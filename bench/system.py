@@ -120,6 +120,19 @@ class Service:
         except FileNotFoundError:
             return ""
 
+    def wait_or_kill(self, deadline: float) -> None:
+        """After a SIGTERM: wait for the process until `deadline` (time.monotonic()), then
+        SIGKILL its group."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} did not stop in time; killing it")
+            self.signal_group(signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
     def signal_group(self, signum: int) -> None:
         if self.process is None:
             return
@@ -298,12 +311,7 @@ class System:
             yield url
         finally:
             service.signal_group(signal.SIGTERM)
-            if service.process is not None:
-                try:
-                    service.process.wait(timeout=STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    service.signal_group(signal.SIGKILL)
-                    service.process.wait()
+            service.wait_or_kill(time.monotonic() + STOP_GRACE_SECONDS)
             self.services.remove(service)
 
     # --- Life cycle ------------------------------------------------------------------------------
@@ -378,19 +386,12 @@ class System:
     def stop(self) -> None:
         """SIGTERM to every process group (warm shutdown), SIGKILL to what is left after a grace
         period, then drop the database and empty the Redis database. Safe to call twice."""
-        started = [(s, s.process) for s in self.services if s.process is not None]
-        for service, _ in started:
+        for service in self.services:
             if service.running():
                 service.signal_group(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for service, process in started:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log(f"{service.name} did not stop in time; killing it")
-                service.signal_group(signal.SIGKILL)
-                process.wait()
-            service.process = None
+        for service in self.services:
+            service.wait_or_kill(deadline)
         # Clean up as much as can be cleaned, without hiding the error that brought us here.
         try:
             if self._database_created and not os.environ.get("BENCH_KEEP_DATABASE"):
