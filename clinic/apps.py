@@ -18,8 +18,8 @@ class ClinicConfig(AppConfig):
         user_logged_in.connect(_logged_in, dispatch_uid="clinic.logged_in")
 
         from clinic import selectors
-        from config.api.exceptions import register_constraint_error
         from config.api.permissions import register_url_object
+        from config.errors import Invalid, register_constraint_error
 
         # What a URL names is looked up in the caller's scope before their role is refused.
         register_url_object("clinic_id", selectors.clinic_get)
@@ -37,7 +37,7 @@ class ClinicConfig(AppConfig):
             ("clinic_user_username_key", "username", "This username is taken."),
         ):
             register_constraint_error(
-                constraint, code="invalid", message=message, status=400, fields={field: [message]}
+                constraint, code="invalid", message=message, kind=Invalid, fields={field: [message]}
             )
 
 

@@ -7,9 +7,9 @@ Anything outside that scope does not exist for the caller (404).
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 
 from clinic.models import AuditEvent, Chair, Clinic, Notification, Patient, Protocol, Role, User
+from config.errors import get_or_not_found
 
 
 def clinic_ids_visible(*, user: User) -> QuerySet[Clinic] | None:
@@ -27,7 +27,7 @@ def clinic_list(*, user: User) -> QuerySet[Clinic]:
 
 
 def clinic_get(*, user: User, clinic_id: object) -> Clinic:
-    return get_object_or_404(clinic_list(user=user), pk=clinic_id)
+    return get_or_not_found(clinic_list(user=user), pk=clinic_id)
 
 
 def chair_list(*, user: User) -> QuerySet[Chair]:
@@ -49,7 +49,7 @@ def patient_list(*, user: User) -> QuerySet[Patient]:
 
 
 def patient_get(*, user: User, patient_id: object) -> Patient:
-    return get_object_or_404(patient_list(user=user), pk=patient_id)
+    return get_or_not_found(patient_list(user=user), pk=patient_id)
 
 
 def protocol_list(*, user: User) -> QuerySet[Protocol]:
@@ -57,7 +57,7 @@ def protocol_list(*, user: User) -> QuerySet[Protocol]:
 
 
 def protocol_get(*, user: User, protocol_id: object) -> Protocol:
-    return get_object_or_404(protocol_list(user=user), pk=protocol_id)
+    return get_or_not_found(protocol_list(user=user), pk=protocol_id)
 
 
 def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:

@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from rest_framework import status
 
 from clinic.models import (
     INTRANASAL_OBSERVATION_MINUTES,
@@ -40,7 +39,7 @@ from clinic.models import (
 )
 from clinic.quiet_hours import quiet_hours_end
 from clinic.thresholds import ThresholdError, validate_threshold_overrides
-from config.api.exceptions import ApplicationError
+from config.errors import ApplicationError, Forbidden, Invalid, NotFound, Throttled, Unauthenticated
 from config.request_context import client_ip
 
 # --- Audit -------------------------------------------------------------------------------------
@@ -143,10 +142,9 @@ def login_failure_record(*, username: str) -> None:
 
 
 def _too_many_failures() -> ApplicationError:
-    return ApplicationError(
+    return Throttled(
         "too_many_failed_logins",
         "Too many failed logins. Try again later.",
-        status=status.HTTP_429_TOO_MANY_REQUESTS,
         extra={"retry_after_seconds": int(settings.LOGIN_FAILURE_WINDOW.total_seconds())},
     )
 
@@ -163,10 +161,9 @@ def auth_login(*, username: str, password: str) -> LoginResult:
     if not isinstance(user, User):
         if throttled:
             raise _too_many_failures()
-        raise ApplicationError(
+        raise Unauthenticated(
             "invalid_credentials",
             "The username or password is wrong.",
-            status=status.HTTP_401_UNAUTHORIZED,
         )
     now = timezone.now()
     raw = secrets.token_urlsafe(32)
@@ -232,7 +229,7 @@ def auth_tokens_purge_expired() -> int:
 
 def _require_clinic_access(*, actor: User, clinic: Clinic) -> None:
     if not actor.is_superuser and not actor.clinics.filter(pk=clinic.pk).exists():
-        raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
+        raise NotFound()
 
 
 @transaction.atomic(durable=True)
@@ -255,7 +252,7 @@ def clinic_create(
         nurse_concurrent_patient_limit=nurse_concurrent_patient_limit,
     )
     if clinic.opening_time >= clinic.closing_time:
-        raise ValidationError({"closing_time": ["Must be after the opening time."]})
+        raise Invalid(fields={"closing_time": ["Must be after the opening time."]})
     clinic.full_clean()
     clinic.save()
     if not actor.is_superuser:
@@ -268,7 +265,7 @@ def clinic_create(
 def chair_create(*, actor: User, clinic: Clinic, name: str) -> Chair:
     _require_clinic_access(actor=actor, clinic=clinic)
     if Chair.objects.filter(clinic=clinic, name=name).exists():
-        raise ValidationError({"name": ["This clinic already has a chair with this name."]})
+        raise Invalid(fields={"name": ["This clinic already has a chair with this name."]})
     chair = Chair.objects.create(clinic=clinic, name=name)
     audit_record(actor=actor, action=AuditAction.CREATE, object_type="chair", object_id=chair.pk)
     return chair
@@ -288,13 +285,13 @@ def staff_create(
     phone: str = "",
 ) -> User:
     if role == Role.PATIENT:
-        raise ValidationError({"role": ["Patients are not staff."]})
+        raise Invalid(fields={"role": ["Patients are not staff."]})
     if not clinics:
-        raise ValidationError({"clinics": ["Staff belong to at least one clinic."]})
+        raise Invalid(fields={"clinics": ["Staff belong to at least one clinic."]})
     for clinic in clinics:
         _require_clinic_access(actor=actor, clinic=clinic)
     if User.objects.filter(username__iexact=username).exists():
-        raise ValidationError({"username": ["This username is taken."]})
+        raise Invalid(fields={"username": ["This username is taken."]})
     user = User(
         username=username,
         role=role,
@@ -307,7 +304,7 @@ def staff_create(
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
+        raise Invalid(fields={"password": exc.messages}) from exc
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
@@ -334,11 +331,11 @@ def patient_create(
 ) -> Patient:
     _require_clinic_access(actor=actor, clinic=clinic)
     if date_of_birth > timezone.localdate():
-        raise ValidationError({"date_of_birth": ["Must not be in the future."]})
+        raise Invalid(fields={"date_of_birth": ["Must not be in the future."]})
     if preferred_channel == Channel.SMS and not phone:
-        raise ValidationError({"phone": ["Required when the preferred channel is SMS."]})
+        raise Invalid(fields={"phone": ["Required when the preferred channel is SMS."]})
     if preferred_channel == Channel.EMAIL and not email:
-        raise ValidationError({"email": ["Required when the preferred channel is e-mail."]})
+        raise Invalid(fields={"email": ["Required when the preferred channel is e-mail."]})
     patient = Patient(
         clinic=clinic,
         first_name=first_name,
@@ -386,12 +383,12 @@ def protocol_create(
         elif len(clinics) == 1:
             clinic = clinics[0]
         else:
-            raise ValidationError({"clinic": ["Say which of your clinics this protocol is for."]})
+            raise Invalid(fields={"clinic": ["Say which of your clinics this protocol is for."]})
     if clinic is not None:
         _require_clinic_access(actor=actor, clinic=clinic)
     if route == Route.INTRANASAL and recovery_minutes < INTRANASAL_OBSERVATION_MINUTES:
-        raise ValidationError(
-            {
+        raise Invalid(
+            fields={
                 "recovery_minutes": [
                     "Esketamine needs at least 2 hours of observation after every dose "
                     "(Spravato label)."
@@ -400,17 +397,21 @@ def protocol_create(
         )
     low, high = IV_INFUSION_MINUTES
     if route == Route.IV and not low <= infusion_minutes <= high:
-        raise ValidationError(
-            {"infusion_minutes": [f"An IV infusion runs {low} to {high} minutes (CLINICAL.md)."]}
+        raise Invalid(
+            fields={
+                "infusion_minutes": [f"An IV infusion runs {low} to {high} minutes (CLINICAL.md)."]
+            }
         )
     try:
         validate_threshold_overrides(thresholds)
     except ThresholdError as exc:
-        raise ValidationError(
-            {"thresholds": [f"{path}: {'; '.join(msgs)}" for path, msgs in exc.errors.items()]}
+        raise Invalid(
+            fields={
+                "thresholds": [f"{path}: {'; '.join(msgs)}" for path, msgs in exc.errors.items()]
+            }
         ) from exc
     if Protocol.objects.filter(clinic=clinic, name=name).exists():
-        raise ValidationError({"name": ["A protocol with this name exists."]})
+        raise Invalid(fields={"name": ["A protocol with this name exists."]})
     protocol = Protocol(
         clinic=clinic,
         name=name,
@@ -438,10 +439,9 @@ def protocol_create(
 def patient_contraindications_review(*, actor: User, patient: Patient) -> Patient:
     """A clinician has reviewed the intake flags; booking is allowed from now on."""
     if actor.effective_role != Role.CLINICIAN:
-        raise ApplicationError(
+        raise Forbidden(
             "permission_denied",
             "Only a clinician may review contraindications.",
-            status=status.HTTP_403_FORBIDDEN,
         )
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.contraindications_reviewed_at is None:

@@ -24,10 +24,10 @@ from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, EVERYONE, caller
 from clinic.models import AuditAction, Role
 from clinic.services import audit_record
-from config.api.exceptions import ApplicationError
 from config.api.fields import YEARS, AwareDateTimeField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES, whole_list
+from config.errors import Invalid, Throttled
 from config.ratelimit import over_limit
 from config.request_context import client_ip_of
 from monitoring import charts, instruments, selectors, services
@@ -192,9 +192,7 @@ def readings_given(data: Any, *, batch: bool) -> list[dict[str, Any]]:
     serializer = VitalReadingInputSerializer(data=data, many=batch)
     if not serializer.is_valid():
         if batch:
-            raise ApplicationError(
-                "invalid", "A reading is not valid.", fields=_flatten(serializer.errors)
-            )
+            raise Invalid("invalid", "A reading is not valid.", fields=_flatten(serializer.errors))
         raise ValidationError(serializer.errors)
     return serializer.validated_data if batch else [serializer.validated_data]
 
@@ -337,7 +335,7 @@ class SessionVitalsApi(APIView):
         user = caller(request)
         batch = isinstance(request.data, list)
         if batch and not 1 <= len(request.data) <= MAX_BATCH:
-            raise ApplicationError(
+            raise Invalid(
                 "invalid",
                 f"Send 1 to {MAX_BATCH} readings.",
                 fields={"non_field_errors": [f"Send 1 to {MAX_BATCH} readings."]},
@@ -734,7 +732,7 @@ def public_rate_limited(request: Any) -> None:
         key=client_ip_of(request),
         limit=settings.PUBLIC_SURVEY_RATE_PER_MINUTE,
     ):
-        raise ApplicationError("throttled", "Too many requests. Try again in a minute.", status=429)
+        raise Throttled("throttled", "Too many requests. Try again in a minute.")
 
 
 def public_survey(raw_token: str) -> Survey:

@@ -6,8 +6,8 @@ class MonitoringConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from config.api.exceptions import register_constraint_error
         from config.api.permissions import register_url_object
+        from config.errors import register_constraint_error
         from monitoring.selectors import alert_get
 
         register_url_object("alert_id", alert_get)

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from clinic.models import Patient, Role, User
 from clinic.selectors import clinic_list
+from config.errors import get_or_not_found
 from monitoring import charts, instruments
 from monitoring.models import (
     AdverseEvent,
@@ -32,7 +32,7 @@ def session_for_vitals(*, user: User, session_id: object) -> InfusionSession:
     """The session in the caller's scope, with what the vitals rules read (its protocol) and
     without what they do not (its transitions)."""
     sessions = session_list(user=user).prefetch_related(None).select_related("protocol")
-    return get_object_or_404(sessions, pk=session_id)
+    return get_or_not_found(sessions, pk=session_id)
 
 
 def session_for_ingest_locked(*, user: User, session_id: object) -> InfusionSession:
@@ -46,7 +46,7 @@ def session_for_ingest_locked(*, user: User, session_id: object) -> InfusionSess
         .select_related("protocol", "start__baseline_reading")
         .select_for_update(no_key=True, of=("self",))
     )
-    return get_object_or_404(sessions, pk=session_id)
+    return get_or_not_found(sessions, pk=session_id)
 
 
 def reading_list(*, session: InfusionSession) -> QuerySet[VitalReading]:
@@ -60,7 +60,7 @@ def alert_list(*, user: User) -> QuerySet[Alert]:
 
 
 def alert_get(*, user: User, alert_id: object) -> Alert:
-    return get_object_or_404(alert_list(user=user), pk=alert_id)
+    return get_or_not_found(alert_list(user=user), pk=alert_id)
 
 
 def adverse_event_list(*, session: InfusionSession) -> QuerySet[AdverseEvent]:

@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import NOT_PROVIDED, Max
 from django.utils import timezone
-from rest_framework import status
 
 from clinic.models import AuditAction, Channel, NotificationKind, Patient, Role, User
 from clinic.services import (
@@ -36,8 +35,8 @@ from clinic.services import (
 )
 from clinic.tasks import notification_deliver
 from clinic.thresholds import effective_thresholds
-from config.api.exceptions import ApplicationError
 from config.celery_app import enqueue_on_commit
+from config.errors import ApplicationError, Conflict, Gone, Invalid, NotFound
 from monitoring import instruments, rules, selectors
 from monitoring.models import (
     MEASUREMENTS,
@@ -156,7 +155,7 @@ def vital_readings_record(
     discharge or is judged against a baseline about to change."""
     ids = [r["id"] for r in readings]
     if len(set(ids)) != len(ids):
-        raise ApplicationError(
+        raise Invalid(
             "invalid", "The same reading id appears twice.", fields={"id": ["Duplicate id."]}
         )
     with transaction.atomic(durable=True):
@@ -164,21 +163,19 @@ def vital_readings_record(
         current = session.status
         baseline = _baseline_of(session)
         if current not in RECORDING_STATUSES:
-            raise ApplicationError(
+            raise Conflict(
                 "session_not_active",
                 f"Vitals are recorded from check-in to discharge; this session is "
                 f"{current.replace('_', ' ')}.",
-                status=status.HTTP_409_CONFLICT,
                 extra={"status": current},
             )
         known = _readings_known(ids)
         for given in readings:
             stored = known.get(given["id"])
             if stored is not None and not _same_content(stored, given, session):
-                raise ApplicationError(
+                raise Conflict(
                     "idempotency_conflict",
                     f"Reading {given['id']} was already received with other content.",
-                    status=status.HTTP_409_CONFLICT,
                     extra={"id": str(given["id"])},
                 )
         _check_supersedes(session, [r for r in readings if r["id"] not in known])
@@ -331,16 +328,15 @@ def _check_supersedes(session: InfusionSession, new: Sequence[dict[str, Any]]) -
     )
     for target in targets:
         if found.get(target) != session.pk:
-            raise ApplicationError(
+            raise Invalid(
                 "invalid",
                 "A correction must supersede a reading of the same session.",
                 fields={"supersedes": [f"Unknown reading {target}."]},
             )
         if target in taken or targets.count(target) > 1:
-            raise ApplicationError(
+            raise Conflict(
                 "already_superseded",
                 f"Reading {target} has already been corrected; correct the correction instead.",
-                status=status.HTTP_409_CONFLICT,
             )
 
 
@@ -570,10 +566,9 @@ def missed_readings_detect() -> int:
 def alert_acknowledge(*, actor: User, alert: Alert, note: str) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.status != AlertStatus.OPEN:
-        raise ApplicationError(
+        raise Conflict(
             "invalid_transition",
             "This alert has already been acknowledged.",
-            status=status.HTTP_409_CONFLICT,
         )
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_by = actor
@@ -594,10 +589,9 @@ def alert_acknowledge(*, actor: User, alert: Alert, note: str) -> Alert:
 
 
 def _gate_failure(message: str, failures: list[str], **extra: Any) -> ApplicationError:
-    return ApplicationError(
+    return Conflict(
         "pre_start_check_failed",
         message,
-        status=status.HTTP_409_CONFLICT,
         extra={"failures": failures, **extra},
     )
 
@@ -734,10 +728,9 @@ def session_discharge(*, actor: User, session: InfusionSession) -> InfusionSessi
     session, before = session_lock_for(session, "discharge")
     failures = discharge_failures(session, timezone.now())
     if failures:
-        raise ApplicationError(
+        raise Conflict(
             "discharge_criteria_unmet",
             "Not ready for discharge: " + " ".join(failures),
-            status=status.HTTP_409_CONFLICT,
             extra={"failures": failures},
         )
     session.status = SessionStatus.DISCHARGED
@@ -753,10 +746,9 @@ def adverse_event_record(
 ) -> AdverseEvent:
     session = InfusionSession.objects.select_for_update(no_key=True).get(pk=session.pk)
     if session.status not in (*RECORDING_STATUSES, SessionStatus.STOPPED, SessionStatus.DISCHARGED):
-        raise ApplicationError(
+        raise Conflict(
             "session_not_active",
             "Adverse events are recorded for a session that has begun.",
-            status=status.HTTP_409_CONFLICT,
         )
     return _adverse_event(session, actor, event)
 
@@ -848,7 +840,7 @@ def survey_send(
 ) -> tuple[Survey, str]:
     """Staff send a questionnaire; returns the survey and its raw token (for the link)."""
     if instrument not in instruments.INSTRUMENTS:
-        raise ApplicationError(
+        raise Invalid(
             "invalid", "Unknown instrument.", fields={"instrument": ["Unknown instrument."]}
         )
     return _survey_create(
@@ -931,18 +923,16 @@ def survey_require_open(survey: Survey | None, *, now: datetime) -> Survey:
     """The survey, if its link may still be answered; else the error the patient should see:
     404 unknown, 409 already answered, 410 expired."""
     if survey is None:
-        raise ApplicationError("not_found", "Not found.", status=status.HTTP_404_NOT_FOUND)
+        raise NotFound()
     if survey.status == SurveyStatus.COMPLETED:
-        raise ApplicationError(
+        raise Conflict(
             "already_completed",
             "This questionnaire has already been answered. Thank you.",
-            status=status.HTTP_409_CONFLICT,
         )
     if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= now:
-        raise ApplicationError(
+        raise Gone(
             "expired",
             "This link has expired. Your clinic will send you a new one.",
-            status=status.HTTP_410_GONE,
         )
     return survey
 
@@ -971,9 +961,7 @@ def survey_submit(*, raw_token: str, answers: Any) -> SurveySubmission:
         try:
             result = instrument.score(answers)
         except instruments.AnswerError as exc:
-            raise ApplicationError(
-                "invalid", exc.message, fields={"answers": [exc.message]}
-            ) from exc
+            raise Invalid("invalid", exc.message, fields={"answers": [exc.message]}) from exc
         response = SurveyResponse.objects.create(
             survey=survey,
             answers=list(result.answers),

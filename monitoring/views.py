@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from config.api.exceptions import ApplicationError
+from config.api.exceptions import http_status
+from config.errors import ApplicationError, Invalid
 from monitoring import instruments, services
 from monitoring.apis import public_rate_limited, public_survey
 
@@ -37,9 +38,9 @@ def _page(
 
 
 def _closed(request: HttpRequest, error: ApplicationError, clinic: str = "") -> HttpResponse:
-    title = CLOSED_TITLES.get(error.status, "Sorry")
+    title = CLOSED_TITLES.get(http_status(error), "Sorry")
     context = {"title": title, "message": error.message, "clinic": clinic}
-    return _page(request, "monitoring/survey_closed.html", context, status=error.status)
+    return _page(request, "monitoring/survey_closed.html", context, status=http_status(error))
 
 
 def _answers_from(
@@ -104,7 +105,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
         try:
             submission = services.survey_submit(raw_token=token, answers=answers)
         except ApplicationError as error:
-            if error.status != 400:
+            if not isinstance(error, Invalid):
                 return _closed(request, error, survey.clinic.name)
             form_error = error.message
         else:

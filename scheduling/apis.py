@@ -19,10 +19,10 @@ from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, EVERYONE, caller
 from clinic.models import AuditAction, Role
 from clinic.services import audit_record, audit_record_many
-from config.api.exceptions import ApplicationError
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES
+from config.errors import Conflict, Invalid
 from scheduling import selectors, services
 from scheduling.availability import Slot
 from scheduling.calendar import calendar_ics
@@ -339,7 +339,7 @@ class SessionRescheduleApi(APIView):
 
 def _require_offered(*, protocol: Any, clinic: Any) -> None:
     if not selectors.protocol_offered_by(protocol=protocol, clinic=clinic):
-        raise ApplicationError(
+        raise Invalid(
             "invalid",
             "This protocol belongs to another clinic.",
             fields={"protocol": ["This protocol belongs to another clinic."]},
@@ -424,10 +424,9 @@ class SeriesSuggestApi(APIView):
         )
         count, days = wanted["count"], wanted["within_days"]
         if len(slots) < count:
-            raise ApplicationError(
+            raise Conflict(
                 "no_availability",
                 f"Only {len(slots)} of {count} sessions fit in {days} days.",
-                status=status.HTTP_409_CONFLICT,
                 extra={"found": len(slots)},
             )
         body = {

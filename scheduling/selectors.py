@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 
 from clinic.models import Chair, Clinic, Protocol, Role, User
 from clinic.selectors import clinic_list
+from config.errors import get_or_not_found
 from scheduling.availability import Booking, ClinicHours, Slot, free_slots, suggest_series
 from scheduling.models import RELEASED_STATUSES, InfusionSession
 
@@ -55,7 +55,7 @@ def session_list(*, user: User) -> QuerySet[InfusionSession]:
 
 
 def session_get(*, user: User, session_id: object) -> InfusionSession:
-    return get_object_or_404(session_list(user=user), pk=session_id)
+    return get_or_not_found(session_list(user=user), pk=session_id)
 
 
 def local_day_bounds(clinic: Clinic, day: date) -> tuple[datetime, datetime]:

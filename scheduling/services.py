@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from clinic.models import (
     Chair,
@@ -33,7 +32,7 @@ from clinic.services import (
     notifications_cancel,
     patient_contact,
 )
-from config.api.exceptions import ApplicationError, application_error_from_integrity_error
+from config.errors import ApplicationError, Conflict, Invalid, error_from_integrity_error
 from scheduling import lifecycle
 from scheduling.availability import fits_clinic_hours
 from scheduling.calendar import CalendarEvent, calendar_ics
@@ -50,14 +49,13 @@ MAX_SERIES_SESSIONS = 24
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
-    return ApplicationError(code, message, fields={field: [message]})
+    return Invalid(code, message, fields={field: [message]})
 
 
 def _slot_conflict(conflict: str, message: str, **extra: Any) -> ApplicationError:
-    return ApplicationError(
+    return Conflict(
         "slot_conflict",
         message,
-        status=status.HTTP_409_CONFLICT,
         extra={"conflict": conflict, **extra},
     )
 
@@ -96,10 +94,9 @@ def _check_booking(
             code="outside_clinic_hours",
         )
     if patient.contraindications_unreviewed:
-        raise ApplicationError(
+        raise Conflict(
             "contraindications_unreviewed",
             "The patient has intake contraindication flags a clinician has not reviewed yet.",
-            status=status.HTTP_409_CONFLICT,
             extra={"contraindications": list(patient.contraindications)},
         )
     if nurse is not None and (
@@ -134,7 +131,7 @@ def _save_or_conflict(session: InfusionSession, **extra: Any) -> None:
         with transaction.atomic():
             session.save()
     except IntegrityError as error:
-        mapped = application_error_from_integrity_error(error)
+        mapped = error_from_integrity_error(error)
         if mapped is None:
             raise
         mapped.extra.update(extra)
@@ -300,11 +297,10 @@ def session_lock_for(session: InfusionSession, action: str) -> tuple[InfusionSes
         .get(pk=session.pk)
     )
     if not lifecycle.allowed(action, locked.status):
-        raise ApplicationError(
+        raise Conflict(
             "invalid_transition",
             f"Cannot {action.replace('_', ' ')} a session that is "
             f"{locked.status.replace('_', ' ')}.",
-            status=status.HTTP_409_CONFLICT,
             extra={"status": locked.status},
         )
     return locked, locked.status
@@ -313,10 +309,9 @@ def session_lock_for(session: InfusionSession, action: str) -> tuple[InfusionSes
 def session_check_opened(session: InfusionSession, action: str, now: datetime) -> None:
     opens = session.starts_at - lifecycle.EARLY_ARRIVAL
     if now < opens:
-        raise ApplicationError(
+        raise Conflict(
             "invalid_transition",
             f"Too early to {action.replace('_', ' ')}: it opens 60 minutes before the start.",
-            status=status.HTTP_409_CONFLICT,
             extra={"opens_at": opens.isoformat()},
         )
 
@@ -389,10 +384,9 @@ def _mark_no_show(session: InfusionSession, actor: User | None) -> InfusionSessi
 @transaction.atomic(durable=True)
 def session_mark_no_show(*, actor: User, session: InfusionSession) -> InfusionSession:
     if timezone.now() < session.starts_at:
-        raise ApplicationError(
+        raise Conflict(
             "invalid_transition",
             "A session that has not started yet cannot be a no-show.",
-            status=status.HTTP_409_CONFLICT,
         )
     return _mark_no_show(session, actor)
 

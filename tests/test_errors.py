@@ -134,15 +134,16 @@ def test_a_unique_name_race_the_database_settles_is_a_400(clinic) -> None:
     from django.db import IntegrityError, transaction
 
     from clinic.models import Chair
-    from config.api.exceptions import application_error_from_integrity_error
+    from config.api.exceptions import http_status
+    from config.errors import error_from_integrity_error
 
     Chair.objects.create(clinic=clinic, name="A")
     with pytest.raises(IntegrityError) as caught, transaction.atomic():
         Chair.objects.create(clinic=clinic, name="A")  # as if two requests passed the check at once
-    mapped = application_error_from_integrity_error(caught.value)
+    mapped = error_from_integrity_error(caught.value)
     assert (
         mapped is not None
-        and mapped.status == 400
+        and http_status(mapped) == 400
         and mapped.fields == {"name": ["This clinic already has a chair with this name."]}
     )
 

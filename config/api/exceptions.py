@@ -1,4 +1,5 @@
-"""One error type for the whole project and the DRF handler that renders every error alike.
+"""The DRF exception handler: renders every error alike, the domain's (config/errors.py)
+mapped onto HTTP statuses here and nowhere else.
 
 Body: {"code": "<snake_case>", "message": "<sentence>", "fields": {...}} (fields only for
 validation), plus any extra keys an ApplicationError carries (e.g. "conflict").
@@ -7,7 +8,6 @@ validation), plus any extra keys an ApplicationError carries (e.g. "conflict").
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,64 +18,35 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from config.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    Throttled,
+    Unauthenticated,
+    error_from_integrity_error,
+)
+
 logger = logging.getLogger(__name__)
 
 
-class ApplicationError(Exception):
-    """A failure the client can act on: a status, a stable code and a human sentence."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status: int = status.HTTP_400_BAD_REQUEST,
-        fields: dict[str, list[str]] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields
-        self.extra = extra or {}
+# The domain's error kinds (config/errors.py) as HTTP statuses; a kind not listed is a 400.
+STATUS_OF_KIND: dict[type[ApplicationError], int] = {
+    Invalid: status.HTTP_400_BAD_REQUEST,
+    Unauthenticated: status.HTTP_401_UNAUTHORIZED,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    Gone: status.HTTP_410_GONE,
+    Throttled: status.HTTP_429_TOO_MANY_REQUESTS,
+}
 
 
-@dataclass(frozen=True)
-class ConstraintError:
-    status: int
-    code: str
-    message: str
-    extra: dict[str, Any]
-    fields: dict[str, list[str]] | None
-
-
-# Database constraints whose violation is the client's doing, by constraint name. Apps register
-# theirs (AppConfig.ready) so that a race the database catches is a 4xx, never a 500.
-_CONSTRAINT_ERRORS: dict[str, ConstraintError] = {}
-
-
-def register_constraint_error(
-    constraint: str,
-    *,
-    code: str,
-    message: str,
-    status: int = status.HTTP_409_CONFLICT,
-    extra: dict[str, Any] | None = None,
-    fields: dict[str, list[str]] | None = None,
-) -> None:
-    _CONSTRAINT_ERRORS[constraint] = ConstraintError(status, code, message, extra or {}, fields)
-
-
-def application_error_from_integrity_error(exc: IntegrityError) -> ApplicationError | None:
-    diag = getattr(exc.__cause__, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    known = _CONSTRAINT_ERRORS.get(name or "")
-    if known is None:
-        return None
-    return ApplicationError(
-        known.code, known.message, status=known.status, extra=dict(known.extra), fields=known.fields
-    )
+def http_status(exc: ApplicationError) -> int:
+    return STATUS_OF_KIND.get(type(exc), status.HTTP_400_BAD_REQUEST)
 
 
 def _body(
@@ -132,7 +103,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 
 def error_response(exc: ApplicationError) -> Response:
-    return Response(_body(exc.code, exc.message, exc.fields, exc.extra), status=exc.status)
+    return Response(_body(exc.code, exc.message, exc.fields, exc.extra), status=http_status(exc))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -150,7 +121,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             headers={"Retry-After": "1"},
         )
     if isinstance(exc, IntegrityError):
-        mapped = application_error_from_integrity_error(exc)
+        mapped = error_from_integrity_error(exc)
         if mapped is None:
             return None  # an unknown constraint is a bug in our code: let it surface as a 500
         exc = mapped
@@ -158,7 +129,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-        exc = ApplicationError("invalid", "The request is not valid.", fields=fields)
+        exc = Invalid(fields=fields)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-# URL keyword -> the app's scoped `<thing>_get(user=..., <keyword>=...)`, which raises Http404
+# URL keyword -> the app's scoped `<thing>_get(user=..., <keyword>=...)`, which raises NotFound
 # for anything outside the caller's scope.
 _URL_OBJECTS: dict[str, Callable[..., Any]] = {}
 
@@ -57,5 +57,5 @@ class HasRole(BasePermission):
         for kwarg, value in getattr(view, "kwargs", {}).items():
             selector = _URL_OBJECTS.get(kwarg)
             if selector is not None:
-                selector(user=request.user, **{kwarg: value})  # raises Http404 -> 404
+                selector(user=request.user, **{kwarg: value})  # raises NotFound -> 404
         return False
