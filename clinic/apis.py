@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors, services
+from clinic.audit import audit_record, audit_record_many
 from clinic.models import (
     AuditAction,
     AuditEvent,
@@ -376,7 +377,7 @@ class PatientListApi(APIView):
         response, page = paginated_response(
             request=request, view=self, queryset=patients, serializer_class=PatientOutputSerializer
         )
-        services.audit_record_many(
+        audit_record_many(
             actor=caller(request),
             action=AuditAction.READ,
             entries=[("patient", patient.pk, patient.pk) for patient in page],
@@ -404,7 +405,7 @@ class PatientDetailApi(APIView):
     )
     def get(self, request: Request, patient_id: int) -> Response:
         patient = selectors.patient_get(user=caller(request), patient_id=patient_id)
-        services.audit_record(
+        audit_record(
             actor=caller(request),
             action=AuditAction.READ,
             object_type="patient",
@@ -612,7 +613,7 @@ class NotificationListApi(APIView):
             serializer_class=NotificationOutputSerializer,
         )
         # Recipients are patients' phone numbers and addresses: reading them is audited.
-        services.audit_record_many(
+        audit_record_many(
             actor=caller(request),
             action=AuditAction.READ,
             entries=[("notification", n.pk, n.patient_id) for n in page],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -19,11 +19,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from clinic.audit import audit_record
 from clinic.models import (
     INTRANASAL_OBSERVATION_MINUTES,
     IV_INFUSION_MINUTES,
     AuditAction,
-    AuditEvent,
     AuthToken,
     Chair,
     Channel,
@@ -41,59 +41,6 @@ from clinic.quiet_hours import quiet_hours_end
 from clinic.thresholds import ThresholdError, validate_threshold_overrides
 from config.errors import ApplicationError, Forbidden, Invalid, NotFound, Throttled, Unauthenticated
 from config.request_context import client_ip
-
-# --- Audit -------------------------------------------------------------------------------------
-
-
-def audit_record(
-    *,
-    actor: User | None,
-    action: str,
-    object_type: str,
-    object_id: object = "",
-    patient: Patient | int | None = None,
-    at: datetime | None = None,
-) -> None:
-    """One audit event. Runs inside the caller's transaction, so it lands with the change.
-    `at` (default now) stamps it with the time of the change it records, when the stored rows
-    carry that time themselves (a reading's received_at)."""
-    audit_record_many(
-        actor=actor,
-        action=action,
-        entries=[(object_type, object_id, patient)],
-        at=at,
-    )
-
-
-def audit_record_many(
-    *,
-    actor: User | None,
-    action: str,
-    entries: Iterable[tuple[str, object, Patient | int | None]],
-    at: datetime | None = None,
-) -> None:
-    """Audit events for many objects in one INSERT (a page of a list is one query)."""
-    now = at or timezone.now()
-    ip = client_ip.get()
-    role = actor.effective_role if actor is not None else "system"
-    username = actor.get_username() if actor is not None else ""
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor=actor,
-                actor_username=username,
-                role=role,
-                action=action,
-                object_type=object_type,
-                object_id=str(object_id),
-                patient_id=patient.pk if isinstance(patient, Patient) else patient,
-                at=now,
-                ip=ip,
-            )
-            for object_type, object_id, patient in entries
-        ]
-    )
-
 
 # --- Authentication ----------------------------------------------------------------------------
 

@@ -22,8 +22,7 @@ from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, EVERYONE, caller
-from clinic.models import AuditAction, Role
-from clinic.services import audit_record
+from clinic.models import Role
 from config.api.fields import YEARS, AwareDateTimeField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES, whole_list
@@ -306,16 +305,7 @@ class SessionVitalsApi(APIView):
     )
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
-        session = selectors.session_for_vitals(user=user, session_id=session_id)
-        readings = selectors.reading_list(session=session)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="vital_readings",
-            object_id=session.pk,
-            patient=session.patient_id,
-        )
-        data = readings_json(list(readings))
+        data = readings_json(selectors.session_readings(user=user, session_id=session_id))
         return Response({"results": data, "next": None})
 
     @extend_schema(
@@ -559,15 +549,7 @@ class SessionSummaryApi(APIView):
     )
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
-        session = session_get(user=user, session_id=session_id)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="session_summary",
-            object_id=session.pk,
-            patient=session.patient_id,
-        )
-        return Response(selectors.session_summary(session=session))
+        return Response(selectors.session_summary(user=user, session_id=session_id))
 
 
 class SessionChartApi(APIView):
@@ -579,15 +561,9 @@ class SessionChartApi(APIView):
     )
     def get(self, request: Request, session_id: int) -> HttpResponse:
         user = caller(request)
-        session = session_get(user=user, session_id=session_id)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="session_chart",
-            object_id=session.pk,
-            patient=session.patient_id,
+        svg = charts.session_chart_svg(
+            **selectors.session_chart_data(user=user, session_id=session_id)
         )
-        svg = charts.session_chart_svg(**selectors.session_chart_data(session=session))
         return HttpResponse(svg, content_type="image/svg+xml")
 
 
@@ -811,15 +787,8 @@ class PatientOutcomesApi(APIView):
     )
     def get(self, request: Request, patient_id: int) -> Response:
         user = caller(request)
-        patient = clinic_selectors.patient_get(user=user, patient_id=patient_id)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="patient_outcomes",
-            object_id=patient.pk,
-            patient=patient,
-        )
-        return Response(OutcomesOutputSerializer(selectors.patient_outcomes(patient=patient)).data)
+        outcomes = selectors.patient_outcomes(user=user, patient_id=patient_id)
+        return Response(OutcomesOutputSerializer(outcomes).data)
 
 
 class PatientOutcomesChartApi(APIView):
@@ -831,13 +800,7 @@ class PatientOutcomesChartApi(APIView):
     )
     def get(self, request: Request, patient_id: int) -> HttpResponse:
         user = caller(request)
-        patient = clinic_selectors.patient_get(user=user, patient_id=patient_id)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="patient_outcomes_chart",
-            object_id=patient.pk,
-            patient=patient,
+        svg = charts.outcomes_chart_svg(
+            **selectors.patient_outcomes_chart_data(user=user, patient_id=patient_id)
         )
-        svg = charts.outcomes_chart_svg(**selectors.patient_outcomes_chart_data(patient=patient))
         return HttpResponse(svg, content_type="image/svg+xml")

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, EVERYONE, caller
+from clinic.audit import audit_record, audit_record_many
 from clinic.models import AuditAction, Role
-from clinic.services import audit_record, audit_record_many
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
 from config.api.pagination import CursorPagination, paginated_response
 from config.api.schema import ERROR_RESPONSES

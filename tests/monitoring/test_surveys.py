@@ -15,10 +15,10 @@ from rest_framework.test import APIClient
 
 from clinic.models import Notification, Role
 from monitoring.models import Alert, Survey, SurveyResponse
+from monitoring.selectors import survey_token_hash
 from monitoring.services import (
     survey_send,
     survey_submit,
-    survey_token_hash,
     surveys_create_baselines,
     surveys_expire_overdue,
 )
@@ -251,13 +251,13 @@ def test_booking_a_first_session_brings_a_baseline_phq9_and_gad7(clinic, patient
 
 @pytest.mark.django_db
 def test_discharge_brings_follow_ups_the_next_day_at_10(clinic, patient, make_user) -> None:
-    from monitoring.services import _followups_for
+    from monitoring.services import followups_create
 
     session = SessionFactory.create(patient=patient)
     moment = datetime(2030, 1, 7, 15, 0, tzinfo=NEW_YORK)
     with time_machine.travel(moment, tick=False):
-        _followups_for(session)
-        _followups_for(session)  # twice changes nothing
+        followups_create(session)
+        followups_create(session)  # twice changes nothing
     follow_ups = Survey.objects.filter(session=session, source="follow_up")
     assert sorted(follow_ups.values_list("instrument", flat=True)) == ["gad7", "phq9"]
     assert {s.due_at for s in follow_ups} == {datetime(2030, 1, 8, 10, 0, tzinfo=NEW_YORK)}

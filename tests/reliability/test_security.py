@@ -21,7 +21,8 @@ from clinic.models import Notification, Role
 from clinic.services import auth_login
 from clinic.tasks import notifications_deliver_due
 from monitoring.models import Survey
-from monitoring.services import survey_send, survey_token_hash, vital_readings_flag
+from monitoring.selectors import survey_token_hash
+from monitoring.services import survey_send, vital_readings_flag
 from tests.conftest import client_for, wait_for
 from tests.factories import TEST_PASSWORD, PatientFactory, SessionFactory, UserFactory, reading
 from tests.test_project import PRODUCTION_ENV, manage

@@ -1,4 +1,4 @@
-"""Every read in the monitoring app, scoped to the caller by the session and clinic selectors."""
+"""The session's record as people read it: adverse events, the summary and the chart."""
 
 from __future__ import annotations
 
@@ -7,60 +7,24 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from clinic.models import Patient, Role, User
-from clinic.selectors import clinic_list
-from config.errors import get_or_not_found
-from monitoring import charts, instruments
+from clinic.audit import audit_record
+from clinic.models import AuditAction, User
+from monitoring import charts
+from monitoring.judgement import session_thresholds
 from monitoring.models import (
     AdverseEvent,
     Alert,
     InfusionStart,
-    Survey,
-    SurveyResponse,
     VitalReading,
 )
+from monitoring.selectors.vitals import reading_list
 from scheduling.models import InfusionSession
-from scheduling.selectors import session_list
+from scheduling.selectors import session_get
 
 # The reading closest to this long after the start is "the reading at about 40 minutes",
 # when BP usually peaks (CLINICAL.md), if one lies within the window.
 PEAK_CHECK_AFTER = timedelta(minutes=40)
 PEAK_CHECK_WINDOW = timedelta(minutes=10)
-
-
-def session_for_vitals(*, user: User, session_id: object) -> InfusionSession:
-    """The session in the caller's scope, with what the vitals rules read (its protocol) and
-    without what they do not (its transitions)."""
-    sessions = session_list(user=user).prefetch_related(None).select_related("protocol")
-    return get_or_not_found(sessions, pk=session_id)
-
-
-def session_for_ingest_locked(*, user: User, session_id: object) -> InfusionSession:
-    """`session_for_vitals` with its start and baseline reading, the session's row (and only
-    its row: no clinic or protocol locked with it, or every ingest of a clinic would queue on
-    one row) locked FOR NO KEY UPDATE to the end of the caller's transaction. One query: the
-    hot path of ingest."""
-    sessions = (
-        session_list(user=user)
-        .prefetch_related(None)
-        .select_related("protocol", "start__baseline_reading")
-        .select_for_update(no_key=True, of=("self",))
-    )
-    return get_or_not_found(sessions, pk=session_id)
-
-
-def reading_list(*, session: InfusionSession) -> QuerySet[VitalReading]:
-    return VitalReading.objects.filter(session=session).order_by("taken_at", "received_at")
-
-
-def alert_list(*, user: User) -> QuerySet[Alert]:
-    if user.effective_role == Role.PATIENT:
-        return Alert.objects.none()
-    return Alert.objects.filter(clinic__in=clinic_list(user=user))
-
-
-def alert_get(*, user: User, alert_id: object) -> Alert:
-    return get_or_not_found(alert_list(user=user), pk=alert_id)
 
 
 def adverse_event_list(*, session: InfusionSession) -> QuerySet[AdverseEvent]:
@@ -84,7 +48,7 @@ def _reading(reading: VitalReading | None) -> dict[str, Any] | None:
     }
 
 
-def session_summary(*, session: InfusionSession) -> dict[str, Any]:
+def _summary(session: InfusionSession) -> dict[str, Any]:
     """The monitoring record of a session, for the chart and the clinician's note."""
     readings = list(reading_list(session=session))
     superseded = {r.supersedes_id for r in readings if r.supersedes_id is not None}
@@ -213,10 +177,8 @@ def threshold_bands(thresholds: dict[str, Any]) -> list[charts.Band]:
     return bands
 
 
-def session_chart_data(*, session: InfusionSession) -> dict[str, Any]:
+def _chart_data(session: InfusionSession) -> dict[str, Any]:
     """Everything charts.session_chart_svg draws, from three queries."""
-    from monitoring.services import session_thresholds
-
     readings = reading_list(session=session)
     end = session.completed_at
     if end is None and session.started_at is not None:
@@ -240,87 +202,23 @@ def session_chart_data(*, session: InfusionSession) -> dict[str, Any]:
     }
 
 
-def survey_list(*, user: User) -> QuerySet[Survey]:
-    if user.effective_role == Role.PATIENT:
-        return Survey.objects.filter(patient__user=user)
-    return Survey.objects.filter(clinic__in=clinic_list(user=user))
-
-
-def survey_by_token(*, raw_token: str) -> Survey | None:
-    from monitoring.services import survey_token_hash
-
-    return (
-        Survey.objects.select_related("clinic")
-        .filter(token_hash=survey_token_hash(raw_token))
-        .first()
+def _session_read(*, user: User, session_id: object, what: str) -> InfusionSession:
+    session = session_get(user=user, session_id=session_id)
+    audit_record(
+        actor=user,
+        action=AuditAction.READ,
+        object_type=what,
+        object_id=session.pk,
+        patient=session.patient_id,
     )
+    return session
 
 
-def patient_outcomes(*, patient: Patient) -> dict[str, Any]:
-    """Per instrument: baseline (the last score before the first infusion; until there is one,
-    the latest score), latest, response and remission (CLINICAL.md), and the history."""
-    first_infusion = (
-        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
-        .order_by("started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
-    responses = list(
-        SurveyResponse.objects.filter(survey__patient=patient)
-        .select_related("survey")
-        .order_by("completed_at")
-    )
-    outcomes: dict[str, Any] = {}
-    for code in instruments.INSTRUMENTS:
-        mine = [r for r in responses if r.survey.instrument == code]
-        latest = mine[-1].total_score if mine else None
-        if first_infusion is None:
-            baseline = latest
-        else:
-            before = [r for r in mine if r.completed_at < first_infusion]
-            baseline = before[-1].total_score if before else None
-        response, remission = instruments.response_and_remission(baseline=baseline, latest=latest)
-        outcomes[code] = {
-            "baseline": baseline,
-            "latest": latest,
-            "response": response,
-            "remission": remission,
-            "scores": [
-                {
-                    "completed_at": r.completed_at,
-                    "total_score": r.total_score,
-                    "severity": r.severity,
-                }
-                for r in mine
-            ],
-        }
-    return outcomes
+def session_summary(*, user: User, session_id: object) -> dict[str, Any]:
+    """The session's monitoring record in the caller's scope; the read is audited."""
+    return _summary(_session_read(user=user, session_id=session_id, what="session_summary"))
 
 
-def patient_outcomes_chart_data(*, patient: Patient) -> dict[str, Any]:
-    outcomes = patient_outcomes(patient=patient)
-    series, bands, max_scores = {}, {}, {}
-    for code, outcome in outcomes.items():
-        instrument = instruments.get(code)
-        series[instrument.name] = [
-            charts.ScorePoint(at=score["completed_at"], total=score["total_score"])
-            for score in outcome["scores"]
-        ]
-        bands[instrument.name] = [
-            charts.SeverityBand(label=b.name.replace("_", " "), low=b.low, high=b.high)
-            for b in instrument.bands
-        ]
-        max_scores[instrument.name] = instrument.max_score
-    infusions = list(
-        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
-        .order_by("started_at")
-        .values_list("started_at", flat=True)
-    )
-    return {
-        "title": "PHQ-9 and GAD-7 over time",
-        "series": series,
-        "bands": bands,
-        "max_scores": max_scores,
-        "infusion_dates": infusions,
-        "tz": patient.clinic.zone,
-    }
+def session_chart_data(*, user: User, session_id: object) -> dict[str, Any]:
+    """What the session's chart draws, in the caller's scope; the read is audited."""
+    return _chart_data(_session_read(user=user, session_id=session_id, what="session_chart"))

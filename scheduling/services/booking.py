@@ -1,4 +1,4 @@
-"""Every write in the scheduling app: booking, series, reschedule, the lifecycle, reminders.
+"""Booking: single sessions, series and reschedules.
 
 Double booking is the database's to refuse (exclusion constraints on chair and patient, see
 models.py); these services check everything else first so that the common mistakes get a clear
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,32 +17,25 @@ from django.utils import timezone
 
 from clinic.models import (
     Chair,
-    Channel,
     NotificationKind,
     Patient,
     Protocol,
     Role,
     User,
 )
-from clinic.quiet_hours import before_quiet_hours, quiet_hours_end
 from clinic.services import (
-    audit_record,
-    notification_schedule,
     notifications_cancel,
-    patient_contact,
 )
 from config.errors import ApplicationError, Conflict, Invalid, error_from_integrity_error
 from scheduling import lifecycle
 from scheduling.availability import fits_clinic_hours
-from scheduling.calendar import CalendarEvent, calendar_ics
 from scheduling.models import (
-    RELEASED_STATUSES,
     InfusionSeries,
     InfusionSession,
-    SessionStatus,
-    SessionTransition,
 )
 from scheduling.selectors import clinic_hours, live_sessions_overlapping
+from scheduling.services.reminders import schedule_reminders
+from scheduling.services.status import session_lock, session_transition_record
 
 MAX_SERIES_SESSIONS = 24
 
@@ -138,33 +130,6 @@ def _save_or_conflict(session: InfusionSession, **extra: Any) -> None:
         raise mapped from error
 
 
-def session_transition_record(
-    session: InfusionSession,
-    *,
-    action: str,
-    actor: User | None,
-    from_status: str,
-    reason: str = "",
-    details: dict[str, Any] | None = None,
-) -> None:
-    SessionTransition.objects.create(
-        session=session,
-        from_status=from_status,
-        to_status=session.status,
-        action=action,
-        actor=actor,
-        reason=reason,
-        details=details or {},
-    )
-    audit_record(
-        actor=actor,
-        action=f"session_{action}",
-        object_type="session",
-        object_id=session.pk,
-        patient=session.patient_id,
-    )
-
-
 def _book(
     *,
     actor: User,
@@ -205,7 +170,7 @@ def _book(
     )
     _save_or_conflict(session, **(conflict_extra or {}))
     session_transition_record(session, action="book", actor=actor, from_status="")
-    _schedule_reminders(session, now=now)
+    schedule_reminders(session, now=now)
     return session
 
 
@@ -284,134 +249,6 @@ def series_book(
     return series
 
 
-# --- Lifecycle ----------------------------------------------------------------------------------
-
-
-def session_lock_for(session: InfusionSession, action: str) -> tuple[InfusionSession, str]:
-    """Lock the session row and check that `action` is allowed from its current status."""
-    locked = (
-        # of=self: lock the session only, not the clinic, patient, protocol and chair joined in
-        # (locking those would block every booking of the clinic and invite deadlocks).
-        InfusionSession.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("clinic", "patient", "protocol", "chair")
-        .get(pk=session.pk)
-    )
-    if not lifecycle.allowed(action, locked.status):
-        raise Conflict(
-            "invalid_transition",
-            f"Cannot {action.replace('_', ' ')} a session that is "
-            f"{locked.status.replace('_', ' ')}.",
-            extra={"status": locked.status},
-        )
-    return locked, locked.status
-
-
-def session_check_opened(session: InfusionSession, action: str, now: datetime) -> None:
-    opens = session.starts_at - lifecycle.EARLY_ARRIVAL
-    if now < opens:
-        raise Conflict(
-            "invalid_transition",
-            f"Too early to {action.replace('_', ' ')}: it opens 60 minutes before the start.",
-            extra={"opens_at": opens.isoformat()},
-        )
-
-
-@transaction.atomic(durable=True)
-def session_check_in(
-    *,
-    actor: User,
-    session: InfusionSession,
-    fasting_confirmed: bool,
-    escort_confirmed: bool,
-    weight_kg: Decimal | None = None,
-) -> InfusionSession:
-    session, before = session_lock_for(session, "check_in")
-    now = timezone.now()
-    session_check_opened(session, "check_in", now)
-    session.status = lifecycle.target("check_in")
-    session.fasting_confirmed = fasting_confirmed
-    session.escort_confirmed = escort_confirmed
-    session.weight_kg = weight_kg
-    session.checked_in_at = now
-    session.save()
-    session_transition_record(
-        session,
-        action="check_in",
-        actor=actor,
-        from_status=before,
-        details={
-            "fasting_confirmed": fasting_confirmed,
-            "escort_confirmed": escort_confirmed,
-            "weight_kg": str(weight_kg) if weight_kg is not None else None,
-        },
-    )
-    return session
-
-
-@transaction.atomic(durable=True)
-def session_complete(*, actor: User, session: InfusionSession) -> InfusionSession:
-    """The infusion is over; recovery begins."""
-    session, before = session_lock_for(session, "complete")
-    session.status = lifecycle.target("complete")
-    session.completed_at = timezone.now()
-    session.save()
-    session_transition_record(session, action="complete", actor=actor, from_status=before)
-    return session
-
-
-@transaction.atomic(durable=True)
-def session_cancel(*, actor: User, session: InfusionSession, reason: str) -> InfusionSession:
-    session, before = session_lock_for(session, "cancel")
-    session.status = lifecycle.target("cancel")
-    session.revision += 1
-    session.save()
-    notifications_cancel(session=session.pk)
-    session_transition_record(
-        session, action="cancel", actor=actor, from_status=before, reason=reason
-    )
-    return session
-
-
-def _mark_no_show(session: InfusionSession, actor: User | None) -> InfusionSession:
-    session, before = session_lock_for(session, "no_show")
-    session.status = lifecycle.target("no_show")
-    session.save()
-    notifications_cancel(session=session.pk)
-    session_transition_record(session, action="no_show", actor=actor, from_status=before)
-    return session
-
-
-@transaction.atomic(durable=True)
-def session_mark_no_show(*, actor: User, session: InfusionSession) -> InfusionSession:
-    if timezone.now() < session.starts_at:
-        raise Conflict(
-            "invalid_transition",
-            "A session that has not started yet cannot be a no-show.",
-        )
-    return _mark_no_show(session, actor)
-
-
-def sessions_mark_no_shows() -> int:
-    """Beat job: every session still scheduled 30 minutes after its start is a no-show. Each
-    in its own transaction, so one bad row cannot hold back the rest; safe to run twice."""
-    cutoff = timezone.now() - lifecycle.NO_SHOW_AFTER
-    overdue = list(
-        InfusionSession.objects.filter(status=SessionStatus.SCHEDULED, starts_at__lte=cutoff)
-        .order_by("starts_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    marked = 0
-    for session_id in overdue:
-        with transaction.atomic():
-            session = InfusionSession(pk=session_id)
-            try:
-                _mark_no_show(session, None)
-            except ApplicationError:
-                continue  # checked in or cancelled since we looked
-            marked += 1
-    return marked
-
-
 @transaction.atomic(durable=True)
 def session_reschedule(
     *,
@@ -421,7 +258,8 @@ def session_reschedule(
     chair: Chair | None = None,
 ) -> InfusionSession:
     """Move a session (and its reminders) in one transaction: all of it or nothing."""
-    session, before = session_lock_for(session, "reschedule")
+    session = session_lock(session, "reschedule")  # its status stays: scheduled
+    before = session.status
     new_chair = chair or session.chair
     duration = session.ends_at - session.starts_at  # frozen at booking
     ends_at = starts_at + duration
@@ -447,7 +285,7 @@ def session_reschedule(
     session.revision += 1
     _save_or_conflict(session)
     notifications_cancel(session=session.pk, kind=NotificationKind.APPOINTMENT_REMINDER)
-    _schedule_reminders(session, now=timezone.now())
+    schedule_reminders(session, now=timezone.now())
     session_transition_record(
         session,
         action="reschedule",
@@ -456,77 +294,3 @@ def session_reschedule(
         details={"from": old, "to": {"starts_at": starts_at.isoformat(), "chair": new_chair.pk}},
     )
     return session
-
-
-# --- Reminders ----------------------------------------------------------------------------------
-
-# A reminder that would reach the patient later than this before the start is no reminder.
-REMINDER_MIN_LEAD = timedelta(minutes=30)
-
-REMINDER_TEXT = (
-    "Reminder from {clinic}: your infusion is on {when} ({zone}). "
-    "Please eat no solid food for 6 hours before it; clear liquids are fine until 2 hours "
-    "before. Bring an adult to take you home: you must not drive until the next day."
-)
-
-
-def session_calendar_event(session: InfusionSession) -> CalendarEvent:
-    clinic = session.clinic
-    return CalendarEvent(
-        uid=f"session-{session.pk}@infusion-clinic",
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        summary=f"Infusion at {clinic.name}",
-        location=clinic.name,
-        description=(
-            "No solid food for 6 hours before; clear liquids until 2 hours before. "
-            "Bring an adult to take you home; no driving until the next day."
-        ),
-        sequence=session.revision,
-        cancelled=session.status in RELEASED_STATUSES,
-    )
-
-
-def _schedule_reminders(session: InfusionSession, *, now: datetime) -> None:
-    """Write the session's reminders to the outbox at once (API.md): by the patient's channel,
-    each at its offset before the start, moved out of quiet hours to the evening before."""
-    contact = patient_contact(patient=session.patient)
-    if contact is None:
-        return  # opted out of everything, or no address
-    channel, address = contact
-    clinic = session.clinic
-    zone = clinic.zone
-    local = session.starts_at.astimezone(zone)
-    body = REMINDER_TEXT.format(
-        clinic=clinic.name, when=f"{local:%A %d %B at %H:%M}", zone=clinic.timezone
-    )
-    ics = ""
-    if channel == Channel.EMAIL:
-        ics = calendar_ics([session_calendar_event(session)], name=clinic.name).decode()
-    quiet = (zone, clinic.quiet_hours_start, clinic.quiet_hours_end)
-    for hours in clinic.reminder_offsets_hours:
-        due = session.starts_at - timedelta(hours=hours)
-        morning = quiet_hours_end(due, *quiet)
-        if morning is not None:
-            # Due in quiet hours: wait for the morning if that is still well before the start
-            # (a 07:00 reminder for 09:00 goes at 08:00), else go the evening before.
-            due = (
-                morning
-                if morning <= session.starts_at - REMINDER_MIN_LEAD
-                else before_quiet_hours(due, *quiet)
-            )
-        if due <= now:
-            continue  # booked too close to the start for this one
-        notification_schedule(
-            clinic=clinic,
-            kind=NotificationKind.APPOINTMENT_REMINDER,
-            channel=channel,
-            recipient=address,
-            subject=f"Your infusion on {local:%A %d %B at %H:%M}",
-            body=body,
-            calendar_ics=ics,
-            scheduled_for=due,
-            dedup_key=f"session:{session.pk}:rev{session.revision}:reminder:{hours}h",
-            patient=session.patient,
-            session=session.pk,
-        )

@@ -1,0 +1,125 @@
+"""Reads of questionnaires: surveys in scope, a survey by its link's token, outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db.models import QuerySet
+
+from clinic.audit import audit_record
+from clinic.models import AuditAction, Patient, Role, User
+from clinic.selectors import clinic_list, patient_get
+from monitoring import charts, instruments
+from monitoring.models import (
+    Survey,
+    SurveyResponse,
+)
+from scheduling.models import InfusionSession
+
+
+def survey_token_hash(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def survey_list(*, user: User) -> QuerySet[Survey]:
+    if user.effective_role == Role.PATIENT:
+        return Survey.objects.filter(patient__user=user)
+    return Survey.objects.filter(clinic__in=clinic_list(user=user))
+
+
+def survey_by_token(*, raw_token: str) -> Survey | None:
+    return (
+        Survey.objects.select_related("clinic")
+        .filter(token_hash=survey_token_hash(raw_token))
+        .first()
+    )
+
+
+def _outcomes(patient: Patient) -> dict[str, Any]:
+    """Per instrument: baseline (the last score before the first infusion; until there is one,
+    the latest score), latest, response and remission (CLINICAL.md), and the history."""
+    first_infusion = (
+        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    responses = list(
+        SurveyResponse.objects.filter(survey__patient=patient)
+        .select_related("survey")
+        .order_by("completed_at")
+    )
+    outcomes: dict[str, Any] = {}
+    for code in instruments.INSTRUMENTS:
+        mine = [r for r in responses if r.survey.instrument == code]
+        latest = mine[-1].total_score if mine else None
+        if first_infusion is None:
+            baseline = latest
+        else:
+            before = [r for r in mine if r.completed_at < first_infusion]
+            baseline = before[-1].total_score if before else None
+        response, remission = instruments.response_and_remission(baseline=baseline, latest=latest)
+        outcomes[code] = {
+            "baseline": baseline,
+            "latest": latest,
+            "response": response,
+            "remission": remission,
+            "scores": [
+                {
+                    "completed_at": r.completed_at,
+                    "total_score": r.total_score,
+                    "severity": r.severity,
+                }
+                for r in mine
+            ],
+        }
+    return outcomes
+
+
+def _outcomes_chart_data(patient: Patient) -> dict[str, Any]:
+    outcomes = _outcomes(patient)
+    series, bands, max_scores = {}, {}, {}
+    for code, outcome in outcomes.items():
+        instrument = instruments.get(code)
+        series[instrument.name] = [
+            charts.ScorePoint(at=score["completed_at"], total=score["total_score"])
+            for score in outcome["scores"]
+        ]
+        bands[instrument.name] = [
+            charts.SeverityBand(label=b.name.replace("_", " "), low=b.low, high=b.high)
+            for b in instrument.bands
+        ]
+        max_scores[instrument.name] = instrument.max_score
+    infusions = list(
+        InfusionSession.objects.filter(patient=patient, started_at__isnull=False)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+    )
+    return {
+        "title": "PHQ-9 and GAD-7 over time",
+        "series": series,
+        "bands": bands,
+        "max_scores": max_scores,
+        "infusion_dates": infusions,
+        "tz": patient.clinic.zone,
+    }
+
+
+def _patient_read(*, user: User, patient_id: object, what: str) -> Patient:
+    patient = patient_get(user=user, patient_id=patient_id)
+    audit_record(
+        actor=user, action=AuditAction.READ, object_type=what, object_id=patient.pk, patient=patient
+    )
+    return patient
+
+
+def patient_outcomes(*, user: User, patient_id: object) -> dict[str, Any]:
+    """The patient's PHQ-9 and GAD-7 outcomes, in the caller's scope; the read is audited."""
+    return _outcomes(_patient_read(user=user, patient_id=patient_id, what="patient_outcomes"))
+
+
+def patient_outcomes_chart_data(*, user: User, patient_id: object) -> dict[str, Any]:
+    """What the outcomes chart draws, in the caller's scope; the read is audited."""
+    patient = _patient_read(user=user, patient_id=patient_id, what="patient_outcomes_chart")
+    return _outcomes_chart_data(patient)
