@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods
 
 from config.api.exceptions import http_status
 from config.errors import ApplicationError, Invalid
-from monitoring import instruments, services
-from monitoring.apis import public_rate_limited, public_survey
+from config.request_context import client_ip_of
+from monitoring import instruments, selectors, services
+from monitoring.public import public_rate_check
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -87,8 +88,8 @@ def _questions(
 @require_http_methods(["GET", "POST"])
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        public_rate_limited(request)
-        survey = public_survey(token)
+        public_rate_check(client_ip_of(request))
+        survey = selectors.survey_open_by_token(raw_token=token)
     except ApplicationError as error:
         return _closed(request, error)
     instrument = instruments.get(survey.instrument)

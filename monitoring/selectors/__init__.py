@@ -19,6 +19,8 @@ from monitoring.selectors.surveys import (
     patient_outcomes_chart_data,
     survey_by_token,
     survey_list,
+    survey_open_by_token,
+    survey_require_open,
     survey_token_hash,
 )
 from monitoring.selectors.vitals import (
@@ -48,6 +50,8 @@ __all__ = [
     "session_summary",
     "survey_by_token",
     "survey_list",
+    "survey_open_by_token",
+    "survey_require_open",
     "survey_token_hash",
     "threshold_bands",
 ]

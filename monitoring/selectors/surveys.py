@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.models import AuditAction, Patient, Role, User
 from clinic.selectors import clinic_list, patient_get
+from config.errors import Conflict, Gone, NotFound
 from monitoring import charts, instruments
 from monitoring.models import (
     Survey,
     SurveyResponse,
+    SurveyStatus,
 )
 from scheduling.models import InfusionSession
 
@@ -123,3 +127,26 @@ def patient_outcomes_chart_data(*, user: User, patient_id: object) -> dict[str, 
     """What the outcomes chart draws, in the caller's scope; the read is audited."""
     patient = _patient_read(user=user, patient_id=patient_id, what="patient_outcomes_chart")
     return _outcomes_chart_data(patient)
+
+
+def survey_require_open(survey: Survey | None, *, now: datetime) -> Survey:
+    """The survey, if its link may still be answered; else the error the patient should see:
+    404 unknown, 409 already answered, 410 expired."""
+    if survey is None:
+        raise NotFound()
+    if survey.status == SurveyStatus.COMPLETED:
+        raise Conflict(
+            "already_completed",
+            "This questionnaire has already been answered. Thank you.",
+        )
+    if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= now:
+        raise Gone(
+            "expired",
+            "This link has expired. Your clinic will send you a new one.",
+        )
+    return survey
+
+
+def survey_open_by_token(*, raw_token: str) -> Survey:
+    """The survey behind a patient's link, or the error the patient should see (404, 409, 410)."""
+    return survey_require_open(survey_by_token(raw_token=raw_token), now=timezone.now())

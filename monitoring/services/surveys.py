@@ -19,7 +19,7 @@ from clinic.services import (
     notifications_cancel,
     patient_contact,
 )
-from config.errors import Conflict, Gone, Invalid, NotFound
+from config.errors import Invalid
 from monitoring import instruments
 from monitoring.models import (
     Alert,
@@ -30,7 +30,7 @@ from monitoring.models import (
     SurveySource,
     SurveyStatus,
 )
-from monitoring.selectors.surveys import survey_token_hash
+from monitoring.selectors.surveys import survey_require_open, survey_token_hash
 from monitoring.services.alerts import alerts_raise
 from scheduling.models import InfusionSession, SessionStatus
 
@@ -194,24 +194,6 @@ def surveys_expire_overdue() -> int:
                 notifications_cancel(survey=survey_id)
                 expired += 1
     return expired
-
-
-def survey_require_open(survey: Survey | None, *, now: datetime) -> Survey:
-    """The survey, if its link may still be answered; else the error the patient should see:
-    404 unknown, 409 already answered, 410 expired."""
-    if survey is None:
-        raise NotFound()
-    if survey.status == SurveyStatus.COMPLETED:
-        raise Conflict(
-            "already_completed",
-            "This questionnaire has already been answered. Thank you.",
-        )
-    if survey.status == SurveyStatus.EXPIRED or survey.expires_at <= now:
-        raise Gone(
-            "expired",
-            "This link has expired. Your clinic will send you a new one.",
-        )
-    return survey
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import httpx
 import psutil
 import psycopg
 
-from config.launcher import ACCESS_LOG_FORMAT
 from tests.conftest import REPO_ROOT, WorkerProcess, test_database_url, wait_for
 
 
@@ -118,23 +117,16 @@ class Gunicorn:
             DJANGO_SETTINGS_MODULE="config.settings",
             # No broker: what the web server would send is picked up by the sweeps' tests.
             CELERY_BROKER_URL="redis://127.0.0.1:1/0",
+            PORT=str(self.port),
+            WEB_CONCURRENCY=str(workers),
+            WEB_THREADS="4",
         )
         self.process = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
+                "--config",
+                "gunicorn.conf.py",  # the production settings, as make run and the image use
                 "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "--access-logformat",
-                ACCESS_LOG_FORMAT,
             ],
             cwd=REPO_ROOT,
             env=env,

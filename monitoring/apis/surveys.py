@@ -1,0 +1,250 @@
+"""HTTP API of questionnaires: instruments, surveys, the patient's link (the JSON twin of the
+survey pages) and outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic import selectors as clinic_selectors
+from clinic.apis import ALL_STAFF, EVERYONE, caller
+from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
+from config.api.pagination import CursorPagination, paginated_response
+from config.api.schema import ERROR_RESPONSES, whole_list
+from config.request_context import client_ip_of
+from monitoring import charts, instruments, selectors, services
+from monitoring.models import (
+    Survey,
+    SurveyStatus,
+)
+from monitoring.public import public_rate_check
+
+# --- Questionnaires ------------------------------------------------------------------------------
+
+
+class AnswerOptionOutputSerializer(serializers.Serializer):
+    value = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class InstrumentItemOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    text = serializers.CharField()
+    loinc = serializers.CharField(allow_null=True)
+    scored = serializers.BooleanField()
+    options = AnswerOptionOutputSerializer(many=True)
+
+
+class SeverityBandOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    low = serializers.IntegerField()
+    high = serializers.IntegerField()
+
+
+class InstrumentOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    title = serializers.CharField()
+    recall_period = serializers.CharField()
+    panel_loinc = serializers.CharField()
+    total_loinc = serializers.CharField()
+    max_score = serializers.IntegerField()
+    items = InstrumentItemOutputSerializer(many=True)
+    bands = SeverityBandOutputSerializer(many=True)
+
+
+class InstrumentListApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="instruments_list",
+        responses={200: whole_list(InstrumentOutputSerializer), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        data = InstrumentOutputSerializer(list(instruments.INSTRUMENTS.values()), many=True).data
+        return Response({"results": data, "next": None})
+
+
+class SurveyInputSerializer(serializers.Serializer):
+    patient = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.patient_list)
+    instrument = serializers.ChoiceField(choices=sorted(instruments.INSTRUMENTS))
+    due_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+
+
+class SurveyOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "patient",
+            "instrument",
+            "status",
+            "source",
+            "session",
+            "due_at",
+            "expires_at",
+            "created_at",
+            "completed_at",
+        ]
+
+
+class SurveyCreatedOutputSerializer(SurveyOutputSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta(SurveyOutputSerializer.Meta):
+        fields = [*SurveyOutputSerializer.Meta.fields, "url"]
+
+    def get_url(self, survey: Survey) -> str:
+        """The patient's link. Shown once, here: only the token's hash is kept."""
+        return services.survey_url(self.context["raw_token"])
+
+
+class SurveyFilterSerializer(serializers.Serializer):
+    patient = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=SurveyStatus.choices, required=False)
+    instrument = serializers.ChoiceField(choices=sorted(instruments.INSTRUMENTS), required=False)
+
+
+class SurveyListApi(APIView):
+    allowed_roles = {"GET": ALL_STAFF, "POST": ALL_STAFF}
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        operation_id="surveys_list",
+        parameters=[SurveyFilterSerializer],
+        responses={200: SurveyOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = SurveyFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        surveys = selectors.survey_list(user=caller(request)).filter(**filters.validated_data)
+        response, _ = paginated_response(
+            request=request, view=self, queryset=surveys, serializer_class=SurveyOutputSerializer
+        )
+        return response
+
+    @extend_schema(
+        operation_id="surveys_create",
+        request=SurveyInputSerializer,
+        responses={201: SurveyCreatedOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = SurveyInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        survey, raw = services.survey_send(actor=caller(request), **data.validated_data)
+        body = SurveyCreatedOutputSerializer(survey, context={"raw_token": raw}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PublicSurveyOutputSerializer(serializers.Serializer):
+    clinic = serializers.CharField()
+    instrument = InstrumentOutputSerializer()
+    status = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class PublicAnswersInputSerializer(serializers.Serializer):
+    answers = serializers.JSONField(help_text="Integers 0-3 in item order (PHQ-9: 9 or 10).")
+
+
+class PublicSurveyResultSerializer(serializers.Serializer):
+    total_score = serializers.IntegerField()
+    severity = serializers.CharField()
+    crisis_text = serializers.CharField(required=False)
+
+
+class PublicSurveyApi(APIView):
+    """The JSON twin of the patient's page: no login, the token is the key."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="public_surveys_retrieve",
+        responses={200: PublicSurveyOutputSerializer, **ERROR_RESPONSES, 410: ERROR_RESPONSES[409]},
+        auth=[],
+    )
+    def get(self, request: Request, token: str) -> Response:
+        public_rate_check(client_ip_of(request))
+        survey = selectors.survey_open_by_token(raw_token=token)
+        body = {
+            "clinic": survey.clinic.name,
+            "instrument": instruments.get(survey.instrument),
+            "status": survey.status,
+            "expires_at": survey.expires_at,
+        }
+        return Response(PublicSurveyOutputSerializer(body).data)
+
+    @extend_schema(
+        operation_id="public_surveys_submit",
+        request=PublicAnswersInputSerializer,
+        responses={201: PublicSurveyResultSerializer, **ERROR_RESPONSES, 410: ERROR_RESPONSES[409]},
+        auth=[],
+    )
+    def post(self, request: Request, token: str) -> Response:
+        public_rate_check(client_ip_of(request))
+        data = PublicAnswersInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        submission = services.survey_submit(raw_token=token, answers=data.validated_data["answers"])
+        body: dict[str, Any] = {
+            "total_score": submission.response.total_score,
+            "severity": submission.response.severity,
+        }
+        if submission.crisis_text:
+            body["crisis_text"] = submission.crisis_text
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class OutcomeScoreSerializer(serializers.Serializer):
+    completed_at = serializers.DateTimeField()
+    total_score = serializers.IntegerField()
+    severity = serializers.CharField()
+
+
+class InstrumentOutcomeSerializer(serializers.Serializer):
+    baseline = serializers.IntegerField(allow_null=True)
+    latest = serializers.IntegerField(allow_null=True)
+    response = serializers.BooleanField(allow_null=True)
+    remission = serializers.BooleanField(allow_null=True)
+    scores = OutcomeScoreSerializer(many=True)
+
+
+class OutcomesOutputSerializer(serializers.Serializer):
+    phq9 = InstrumentOutcomeSerializer()
+    gad7 = InstrumentOutcomeSerializer()
+
+
+class PatientOutcomesApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="patients_outcomes",
+        responses={200: OutcomesOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, patient_id: int) -> Response:
+        user = caller(request)
+        outcomes = selectors.patient_outcomes(user=user, patient_id=patient_id)
+        return Response(OutcomesOutputSerializer(outcomes).data)
+
+
+class PatientOutcomesChartApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="patients_outcomes_chart",
+        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, patient_id: int) -> HttpResponse:
+        user = caller(request)
+        svg = charts.outcomes_chart_svg(
+            **selectors.patient_outcomes_chart_data(user=user, patient_id=patient_id)
+        )
+        return HttpResponse(svg, content_type="image/svg+xml")
