@@ -1,4 +1,5 @@
-"""Bearer tokens: `Authorization: Bearer <token>`; tokens are stored hashed (clinic.AuthToken)."""
+"""Bearer tokens: `Authorization: Bearer <token>`; tokens are stored hashed (clinic.AuthToken).
+The DRF face of clinic's login tokens (it lives with them: config, below every app, imports none)."""
 
 from typing import Any
 
