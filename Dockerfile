@@ -2,11 +2,14 @@
 # (docker-compose.yml gives them their own commands).
 FROM python:3.11-slim
 
+# WEB_BIND_HOST: gunicorn.conf.py listens on loopback unless told otherwise; in a container it
+# must listen on every interface (docker-compose.yml publishes the port on the host's loopback).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=config.settings
+    DJANGO_SETTINGS_MODULE=config.settings \
+    WEB_BIND_HOST=0.0.0.0
 
 # The processes run as this unprivileged user; the code and static files stay owned by root,
 # so a compromised process cannot rewrite them. A home directory is all it needs to write to.
@@ -36,6 +39,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; h = os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; r.urlopen(r.Request('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), headers={'Host': h}), timeout=5)"]
 
-# A shell only to read PORT and WEB_CONCURRENCY; `exec` makes gunicorn PID 1, so it receives
-# SIGTERM from `docker stop` and shuts down gracefully.
-CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --worker-class gthread --threads ${WEB_THREADS:-4} --access-logfile - --access-logformat '%(h)s %(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(M)sms' --worker-tmp-dir /dev/shm"]
+# gunicorn.conf.py reads PORT, WEB_CONCURRENCY and WEB_THREADS from the environment. Exec form,
+# no shell: gunicorn is PID 1, so it receives SIGTERM from `docker stop` and shuts down gracefully.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi:application"]

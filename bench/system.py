@@ -1,5 +1,6 @@
-"""The system under test, started as in production: gunicorn (gthread workers, as the Dockerfile
-and docker-compose.yml run it), a Celery worker and Celery beat, on local PostgreSQL and Redis.
+"""The system under test, started as in production: gunicorn with the Dockerfile's and
+docker-compose.yml's gunicorn.conf.py (gthread workers), a Celery worker and Celery beat, on local
+PostgreSQL and Redis.
 
 Each process runs in its own process group with its output in a log file under
 bench/results/run.tmp/; `System.stop()` (also on Ctrl-C and on failure) stops them all, and the
@@ -32,8 +33,7 @@ from bench.plan import REPO_ROOT, Plan
 
 STOP_GRACE_SECONDS = 20
 READY_TIMEOUT_SECONDS = 120
-# As the production compose file logs requests (the path without its query string).
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+GUNICORN_CONF = REPO_ROOT / "gunicorn.conf.py"
 
 
 def log(message: str) -> None:
@@ -87,7 +87,11 @@ def application_environment(plan: Plan, *, port: int, run_dir: Path) -> dict[str
         CELERY_TASK_DEFAULT_QUEUE=f"bench-{secrets.token_hex(4)}",
         CLINIC_VAR_DIR=str(run_dir / "var"),
         LOG_LEVEL="INFO",
+        # gunicorn.conf.py reads these.
         PORT=str(port),
+        WEB_BIND_HOST="127.0.0.1",
+        WEB_CONCURRENCY=str(plan.web_workers),
+        WEB_THREADS=str(plan.web_threads),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -220,7 +224,7 @@ class System:
         self.services = [
             Service(
                 "web",
-                self._gunicorn("config.wsgi:application", self.port, "gunicorn"),
+                self._gunicorn("config.wsgi:application"),
                 run_dir / "web.log",
             ),
             Service(
@@ -256,31 +260,10 @@ class System:
         ]
         self._database_created = False
 
-    def _gunicorn(self, app: str, port: int, name: str) -> list[str]:
-        plan = self.plan
-        return [
-            str(Path(sys.executable).parent / "gunicorn"),
-            app,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(plan.web_workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(plan.web_threads),
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            ACCESS_LOG_FORMAT,
-            "--worker-tmp-dir",
-            "/dev/shm",  # noqa: S108 - as the Dockerfile and compose file run it
-            "--graceful-timeout",
-            "10",
-            # Not the shared default under ~/.gunicorn: other servers may run here.
-            "--control-socket",
-            str(self.run_dir / f"{name}.ctl"),
-        ]
+    def _gunicorn(self, app: str) -> list[str]:
+        """gunicorn as the image runs it: every setting from gunicorn.conf.py, which reads the
+        port, workers and threads from the environment (application_environment)."""
+        return [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF), app]
 
     @contextlib.contextmanager
     def web_floor(self, *, session_id: int, user_id: int) -> Iterator[str]:
@@ -290,11 +273,12 @@ class System:
         port = free_port()
         service = Service(
             "web",
-            self._gunicorn("bench.web_floor:application", port, "web-floor"),
+            self._gunicorn("bench.web_floor:application"),
             self.run_dir / "web-floor.log",
         )
         env = {
             **self.env,
+            "PORT": str(port),
             "BENCH_WEB_FLOOR_DSN": libpq_url(self.plan.database_url),
             "BENCH_WEB_FLOOR_SESSION": str(session_id),
             "BENCH_WEB_FLOOR_USER": str(user_id),

@@ -289,7 +289,7 @@ def main() -> int:
     env.setdefault("PORT", "8000")
     env["PYTHONUNBUFFERED"] = "1"  # each line reaches honcho, and the terminal, as it is written
     # The Procfile names programs: the ones installed beside this Python.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path(env)])
     pgdata = var_dir / "pgdata"
     embedded = not env.get("DATABASE_URL")
     server = None

@@ -1,20 +1,28 @@
-"""The deployment files (Dockerfile, docker-compose.yml, .env.example) agree with the code.
+"""The deployment files (Dockerfile, docker-compose.yml, Procfile, gunicorn.conf.py,
+.env.example) agree with the code.
 
 What they name must exist: the gunicorn application, the Celery app and its subcommands, the
-management commands, the health URL, and every environment variable. No database: these
+management commands, the health URL, and every environment variable. gunicorn's settings are
+written once, in gunicorn.conf.py, and read through gunicorn itself here. No database: these
 tests read files and import modules only.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import fnmatch
 import functools
 import importlib
 import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -28,12 +36,22 @@ from django.core.checks.security.base import (
 )
 from django.core.management import get_commands
 from django.urls import resolve
+from gunicorn.app.wsgiapp import WSGIApplication  # type: ignore[import-untyped]
+from gunicorn.config import KNOWN_SETTINGS, Config  # type: ignore[import-untyped]
+from honcho.environ import parse_procfile  # type: ignore[import-untyped]
+
+from bench.plan import Plan
+from bench.system import System
+from config import launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "config"
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
+PROCFILE = REPO_ROOT / "Procfile"
+GUNICORN_CONF = REPO_ROOT / "gunicorn.conf.py"
+DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 
 LONG_RUNNING_SERVICES = ("db", "redis", "web", "worker", "beat")
 APP_ROLES = ("web", "worker", "beat")
@@ -153,28 +171,90 @@ def exec_argv(instruction_arguments: str) -> list[str]:
     return argv
 
 
-def check_gunicorn(argv: list[str]) -> None:
-    targets = [arg for arg in argv[1:] if re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", arg)]
-    assert len(targets) == 1, f"gunicorn must name one MODULE:ATTRIBUTE, got {argv}"
-    module_name, _, attribute = targets[0].partition(":")
-    module = importlib.import_module(module_name)
-    assert hasattr(module, attribute), f"{module_name} has no attribute {attribute!r}"
-    assert callable(getattr(module, attribute)), f"{targets[0]} is not a WSGI callable"
-    workers = option(argv, "--workers", "-w")
-    assert workers is not None, f"gunicorn must set --workers: {argv}"
-    assert int(default_of(workers)) >= 2, f"gunicorn needs at least 2 workers, got {workers}"
-    # As `make run` and `make bench` run it: threads, so that connections are kept alive.
-    assert option(argv, "--worker-class", "-k") == "gthread", f"gthread workers: {argv}"
-    threads = option(argv, "--threads")
-    assert threads is not None and int(default_of(threads)) >= 2, f"threads: {argv}"
-    log_format = option(argv, "--access-logformat")
-    assert log_format is not None and "%(U)s" in log_format, f"log paths only: {argv}"
-    assert not {"%(r)s", "%(q)s"} & set(re.findall(r"%\(\w+\)s", log_format)), (
-        f"the access log must not record query strings (personal data): {argv}"
+# What gunicorn.conf.py reads, cleared before each reading so that this machine's values do not
+# leak in; GUNICORN_CMD_ARGS would add options behind the file's back.
+GUNICORN_ENVIRONMENT = (
+    "PORT",
+    "WEB_BIND_HOST",
+    "WEB_CONCURRENCY",
+    "WEB_THREADS",
+    "GUNICORN_CMD_ARGS",
+)
+
+
+def gunicorn_config(argv: list[str], environment: dict[str, str]) -> Config:
+    """The settings gunicorn itself reads from this command line (its -c file included) in this
+    environment, run from the repository's root (the image's WORKDIR, make run's cwd)."""
+    with (
+        mock.patch.dict(os.environ),
+        mock.patch.object(sys, "argv", ["gunicorn", *argv[1:]]),
+        contextlib.chdir(REPO_ROOT),
+    ):
+        for name in GUNICORN_ENVIRONMENT:
+            os.environ.pop(name, None)
+        os.environ.update(environment)
+        application = WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn")
+    return application.cfg
+
+
+def check_gunicorn(argv: list[str], environment: dict[str, str]) -> Config:
+    """`gunicorn -c gunicorn.conf.py MODULE:ATTRIBUTE` and nothing else: every setting comes
+    from the file. Returns the settings, read in the given environment."""
+    assert Path(argv[0]).name == "gunicorn", f"not gunicorn: {argv}"
+    assert len(argv) == 4 and argv[1] in ("-c", "--config"), (
+        f"gunicorn takes its settings from gunicorn.conf.py and nothing else: {argv}"
     )
-    bind = option(argv, "--bind", "-b")
-    assert bind is not None, f"gunicorn must --bind explicitly: {argv}"
-    assert bind.startswith("0.0.0.0:"), f"gunicorn must listen on all interfaces, got {bind}"
+    assert (REPO_ROOT / argv[2]).resolve() == GUNICORN_CONF, f"not gunicorn.conf.py: {argv}"
+    target = argv[3]
+    assert re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", target), f"not MODULE:ATTRIBUTE: {argv}"
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute, None)), f"{target} is not a WSGI callable"
+
+    config = gunicorn_config(argv, environment)
+    assert config.workers >= 2, f"gunicorn needs at least 2 workers, got {config.workers}"
+    # Threads, so that connections are kept alive (README "Performance").
+    assert config.worker_class_str == "gthread", f"gthread workers, not {config.worker_class_str}"
+    assert config.threads >= 2, f"threads: {config.threads}"
+    assert config.accesslog == "-", "the access log goes to stdout"
+    log_format = config.access_log_format
+    assert "%(U)s" in log_format, f"the access log records the path: {log_format}"
+    assert not {"%(r)s", "%(q)s"} & set(re.findall(r"%\(\w+\)s", log_format)), (
+        f"the access log must not record query strings (personal data): {log_format}"
+    )
+    # Requests get their grace, and gunicorn ends before `docker stop` (10 s) and the launcher
+    # kill it.
+    assert 0 < config.graceful_timeout < min(10, launcher.STOP_GRACE_SECONDS)
+    if os.path.isdir("/dev/shm"):  # noqa: S108
+        assert config.worker_tmp_dir == "/dev/shm", "heartbeat files in memory"  # noqa: S108
+    return config
+
+
+def image_environment() -> dict[str, str]:
+    """The Dockerfile's ENV variables."""
+    environment: dict[str, str] = {}
+    for arguments in dockerfile("ENV"):
+        for item in shlex.split(arguments):
+            name, equals, value = item.partition("=")
+            assert equals, f"write ENV as NAME=value: {arguments}"
+            environment[name] = value
+    return environment
+
+
+def container_environment(name: str) -> dict[str, str]:
+    """What a compose service's process sees: the image's ENV, then the service's own
+    environment with compose's ${VAR:-default} at its default."""
+    declared = service(name).get("environment") or {}
+    return {**image_environment(), **{k: default_of(str(v)) for k, v in declared.items()}}
+
+
+def procfile() -> dict[str, str]:
+    return dict(parse_procfile(PROCFILE.read_text()).processes)
+
+
+def launcher_environment(port: str) -> dict[str, str]:
+    """The environment `make run` gives the Procfile's processes, as far as gunicorn reads it."""
+    return {"PORT": port}
 
 
 def celery_subcommand(argv: list[str]) -> str:
@@ -202,10 +282,10 @@ def check_manage(argv: list[str]) -> None:
     assert argv[2] in get_commands(), f"no management command {argv[2]!r}"
 
 
-def check_command(argv: list[str]) -> None:
+def check_command(argv: list[str], environment: dict[str, str]) -> None:
     program = Path(argv[0]).name
     if program == "gunicorn":
-        check_gunicorn(argv)
+        check_gunicorn(argv, environment)
     elif program == "celery":
         check_celery(argv)
     elif re.fullmatch(r"python(3(\.\d+)?)?", program):
@@ -286,7 +366,14 @@ def environment_variables_read(source: str) -> set[str]:
 
 
 def config_sources() -> dict[Path, str]:
-    return {path: path.read_text() for path in sorted(CONFIG_DIR.rglob("*.py"))}
+    """The Python that reads the environment: config/ and gunicorn.conf.py."""
+    paths = [*sorted(CONFIG_DIR.rglob("*.py")), GUNICORN_CONF]
+    return {path: path.read_text() for path in paths}
+
+
+def procfile_variables() -> set[str]:
+    """Variables the Procfile's commands expand (each is run by /bin/sh)."""
+    return set(re.findall(r"\$\{?([A-Za-z_]\w*)", PROCFILE.read_text()))
 
 
 # --- docker-compose.yml -------------------------------------------------------------------------
@@ -304,7 +391,7 @@ def test_web_worker_and_beat_are_built_from_this_repository():
 
 @pytest.mark.parametrize("name", app_service_names())
 def test_app_service_command_names_things_that_exist(name):
-    check_command(command_of(name))
+    check_command(command_of(name), container_environment(name))
 
 
 def test_each_app_role_runs_its_program():
@@ -346,8 +433,10 @@ def test_app_services_share_production_environment():
 
 def test_web_healthcheck_hits_the_liveness_url_on_the_port_gunicorn_binds():
     test = " ".join(healthcheck_test("web")[1:])
-    bind = option(command_of("web"), "--bind", "-b")
-    assert bind is not None
+    (bind,) = gunicorn_config(command_of("web"), container_environment("web")).bind
+    assert bind.startswith("0.0.0.0:"), (
+        f"in its container web must listen on all interfaces: {bind}"
+    )
     port = bind.rpartition(":")[2]
     assert f"127.0.0.1:{port}/healthz" in test, f"web healthcheck must GET /healthz: {test}"
     assert resolve("/healthz").func.__name__ == "healthz"
@@ -373,6 +462,104 @@ def test_beat_healthcheck_watches_the_pidfile_beat_writes():
     assert pidfile in " ".join(healthcheck_test("beat")[1:])
 
 
+# --- Procfile and gunicorn.conf.py ---------------------------------------------------------------
+
+
+def test_procfile_declares_web_worker_and_beat():
+    processes = procfile()
+    assert set(processes) == {"web", "worker", "beat"}, f"Procfile declares {sorted(processes)}"
+    assert Path(shlex.split(processes["web"])[0]).name == "gunicorn"
+    assert celery_subcommand(shlex.split(processes["worker"])) == "worker"
+    assert celery_subcommand(shlex.split(processes["beat"])) == "beat"
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+def test_procfile_command_names_things_that_exist(name):
+    check_command(shlex.split(procfile()[name]), launcher_environment("8000"))
+
+
+def test_make_run_serves_on_loopback_at_port():
+    argv = shlex.split(procfile()["web"])
+    bind = gunicorn_config(argv, launcher_environment("8123")).bind
+    assert bind == ["127.0.0.1:8123"], f"make run listens on loopback at $PORT, not {bind}"
+
+
+def test_gunicorn_conf_reads_the_environment():
+    argv = ["gunicorn", "-c", GUNICORN_CONF.name, "config.wsgi:application"]
+    config = gunicorn_config(
+        argv,
+        {"PORT": "9001", "WEB_BIND_HOST": "0.0.0.0", "WEB_CONCURRENCY": "3", "WEB_THREADS": "6"},  # noqa: S104
+    )
+    assert (config.bind, config.workers, config.threads) == (["0.0.0.0:9001"], 3, 6)
+    defaults = gunicorn_config(argv, {})
+    assert (defaults.bind, defaults.workers, defaults.threads) == (["127.0.0.1:8000"], 2, 4)
+
+
+def test_bench_runs_gunicorn_with_the_same_settings(tmp_path):
+    plan = Plan.from_environment()
+    system = System(plan, tmp_path)
+    web = system.services[0]
+    config = check_gunicorn(web.command, system.env)
+    assert config.bind == [f"127.0.0.1:{system.port}"]
+    assert (config.workers, config.threads) == (plan.web_workers, plan.web_threads)
+
+
+def gunicorn_command_lines() -> dict[str, list[str]]:
+    """Every place that starts gunicorn, by where it is written."""
+    return {
+        "Dockerfile CMD": exec_argv(dockerfile("CMD")[-1]),
+        "docker-compose.yml web": command_of("web"),
+        "Procfile web": shlex.split(procfile()["web"]),
+        "bench/system.py": System(Plan.from_environment(), REPO_ROOT / "var")._gunicorn(
+            "config.wsgi:application"
+        ),
+    }
+
+
+def settings_made_in_gunicorn_conf() -> set[str]:
+    tree = ast.parse(GUNICORN_CONF.read_text())
+    return {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def test_gunicorn_settings_are_written_in_gunicorn_conf_only():
+    # Each command line names the file and the application, nothing more...
+    for where, argv in gunicorn_command_lines().items():
+        assert len(argv) == 4 and argv[1] in ("-c", "--config"), f"{where}: {argv}"
+        assert (REPO_ROOT / argv[2]).resolve() == GUNICORN_CONF, f"{where}: {argv}"
+    # ...and no other file that mentions gunicorn passes one of the settings the file makes.
+    made = settings_made_in_gunicorn_conf()
+    flags = {
+        flag
+        for setting in KNOWN_SETTINGS
+        if setting.name in made
+        for flag in setting.cli or []
+        if flag.startswith("--")
+    }
+    assert {"--bind", "--workers", "--threads", "--access-logformat", "--worker-tmp-dir"} <= flags
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(flags))) + r")(?![\w-])")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    offenders = []
+    for name in tracked:
+        path = REPO_ROOT / name
+        if path in (GUNICORN_CONF, Path(__file__).resolve()) or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        if "gunicorn" in text and (found := pattern.findall(text)):
+            offenders.append(f"{name}: {sorted(set(found))}")
+    assert not offenders, f"gunicorn options set outside gunicorn.conf.py: {offenders}"
+
+
 # --- Dockerfile ---------------------------------------------------------------------------------
 
 
@@ -394,11 +581,24 @@ def test_dockerfile_runs_as_non_root_user():
 def test_dockerfile_default_command_runs_gunicorn_on_port():
     commands = dockerfile("CMD")
     assert commands, "Dockerfile has no CMD"
+    assert commands[-1].startswith("["), "exec form: gunicorn is PID 1 and gets docker's SIGTERM"
     argv = exec_argv(commands[-1])
     assert Path(argv[0]).name == "gunicorn", f"default command is not gunicorn: {argv}"
-    check_gunicorn(argv)
-    bind = option(argv, "--bind", "-b")
-    assert bind == "0.0.0.0:${PORT:-8000}", f"must bind to $PORT (default 8000), got {bind}"
+    check_gunicorn(argv, image_environment())
+    bind = gunicorn_config(argv, image_environment()).bind
+    assert bind == ["0.0.0.0:8000"], f"must listen on all interfaces, port 8000: {bind}"
+    on_port = gunicorn_config(argv, {**image_environment(), "PORT": "9000"}).bind
+    assert on_port == ["0.0.0.0:9000"], f"must listen on $PORT: {on_port}"
+
+
+def test_gunicorn_conf_is_in_the_image():
+    excluded = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert not any(fnmatch.fnmatch(GUNICORN_CONF.name, pattern) for pattern in excluded)
+    assert any(copy.split()[0] == "." for copy in dockerfile("COPY")), "the image copies the tree"
 
 
 def test_dockerfile_healthcheck_hits_healthz_with_python():
@@ -415,8 +615,15 @@ def test_dockerfile_healthcheck_hits_healthz_with_python():
 
 def test_every_example_variable_is_read_in_config():
     sources = "\n".join(config_sources().values())
-    unread = [name for name in env_example() if not re.search(rf"""["']{name}["']""", sources)]
-    assert not unread, f".env.example lists variables nothing in config/ reads: {unread}"
+    unread = [
+        name
+        for name in env_example()
+        if not re.search(rf"""["']{name}["']""", sources) and name not in procfile_variables()
+    ]
+    assert not unread, (
+        f".env.example lists variables nothing in config/, gunicorn.conf.py or the Procfile "
+        f"reads: {unread}"
+    )
 
 
 def test_every_variable_config_reads_is_in_example():

@@ -1,5 +1,7 @@
 """`make run` (config/launcher.py) end to end: it serves the API on the embedded database and
-filesystem broker, and on local PostgreSQL + Redis; SIGTERM stops everything it started."""
+filesystem broker, and on local PostgreSQL + Redis, running the Procfile's processes under
+honcho; SIGTERM stops everything it started. (Signals at random moments:
+tests/test_launcher_signals.py.)"""
 
 import json
 import os
@@ -118,7 +120,10 @@ def test_make_run_on_the_embedded_defaults(tmp_path) -> None:
         }
         assert launched.stop() == 0
         assert_all_stopped([*started, postmaster])
-        assert "filesystem transport" in launched.log.read_text()
+        log = launched.log.read_text()
+        assert "filesystem transport" in log
+        # The processes are the Procfile's, run by honcho (it names them web.1, ...).
+        assert all(f"{name}.1 started" in log for name in ("web", "worker", "beat")), log
     finally:
         launched.kill()
 
