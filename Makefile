@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: install run test lint bench lock clean
 
@@ -18,8 +19,11 @@ $(STAMP): requirements-dev.lock
 run: install
 	$(BIN)/python -m config.launcher
 
+# Brings up what the tests need first (scripts/test-prerequisites: PostgreSQL, Redis, Chromium).
+# PYTEST_ARGS are passed on, e.g. make test PYTEST_ARGS="tests/e2e -x".
 test: install
-	$(BIN)/pytest
+	@scripts/test-prerequisites
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
