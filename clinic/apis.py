@@ -213,9 +213,7 @@ class ChairListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = ChairFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        chairs = selectors.chair_list(user=caller(request))
-        if "clinic" in filters.validated_data:
-            chairs = chairs.filter(clinic_id=filters.validated_data["clinic"])
+        chairs = selectors.chair_list(user=caller(request), filters=filters.validated_data)
         response, _ = paginated_response(
             request=request, view=self, queryset=chairs, serializer_class=ChairOutputSerializer
         )
@@ -366,14 +364,7 @@ class PatientListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = PatientFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        patients = selectors.patient_list(user=caller(request))
-        if "clinic" in filters.validated_data:
-            patients = patients.filter(clinic_id=filters.validated_data["clinic"])
-        if "search" in filters.validated_data:
-            term = filters.validated_data["search"]
-            patients = patients.filter(last_name__istartswith=term) | patients.filter(
-                first_name__istartswith=term
-            )
+        patients = selectors.patient_list(user=caller(request), filters=filters.validated_data)
         response, page = paginated_response(
             request=request, view=self, queryset=patients, serializer_class=PatientOutputSerializer
         )
@@ -552,9 +543,7 @@ class AuditEventListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = AuditEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        events = selectors.audit_event_list(user=caller(request))
-        if "patient" in filters.validated_data:
-            events = events.filter(patient_id=filters.validated_data["patient"])
+        events = selectors.audit_event_list(user=caller(request), filters=filters.validated_data)
         response, _ = paginated_response(
             request=request, view=self, queryset=events, serializer_class=AuditEventOutputSerializer
         )
@@ -603,8 +592,8 @@ class NotificationListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = NotificationFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        notifications = selectors.notification_list(user=caller(request)).filter(
-            **filters.validated_data
+        notifications = selectors.notification_list(
+            user=caller(request), filters=filters.validated_data
         )
         response, page = paginated_response(
             request=request,

@@ -6,8 +6,18 @@ Anything outside that scope does not exist for the caller (404).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
+from clinic.filters import (
+    AuditEventFilter,
+    ChairFilter,
+    NotificationFilter,
+    PatientFilter,
+    filtered,
+)
 from clinic.models import AuditEvent, Chair, Clinic, Notification, Patient, Protocol, Role, User
 from config.errors import get_or_not_found
 
@@ -30,8 +40,9 @@ def clinic_get(*, user: User, clinic_id: object) -> Clinic:
     return get_or_not_found(clinic_list(user=user), pk=clinic_id)
 
 
-def chair_list(*, user: User) -> QuerySet[Chair]:
-    return Chair.objects.filter(clinic__in=clinic_list(user=user)).select_related("clinic")
+def chair_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Chair]:
+    chairs = Chair.objects.filter(clinic__in=clinic_list(user=user)).select_related("clinic")
+    return filtered(ChairFilter, chairs, filters)
 
 
 def staff_list(*, user: User) -> QuerySet[User]:
@@ -42,10 +53,16 @@ def staff_list(*, user: User) -> QuerySet[User]:
     return staff.filter(pk__in=members)
 
 
-def patient_list(*, user: User) -> QuerySet[Patient]:
+def nurse_list(*, user: User) -> QuerySet[User]:
+    return staff_list(user=user).filter(role=Role.NURSE)
+
+
+def patient_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Patient]:
     if user.effective_role == Role.PATIENT:
-        return Patient.objects.filter(user=user)
-    return Patient.objects.filter(clinic__in=clinic_list(user=user))
+        patients = Patient.objects.filter(user=user)
+    else:
+        patients = Patient.objects.filter(clinic__in=clinic_list(user=user))
+    return filtered(PatientFilter, patients, filters)
 
 
 def patient_get(*, user: User, patient_id: object) -> Patient:
@@ -60,16 +77,23 @@ def protocol_get(*, user: User, protocol_id: object) -> Protocol:
     return get_or_not_found(protocol_list(user=user), pk=protocol_id)
 
 
-def audit_event_list(*, user: User) -> QuerySet[AuditEvent]:
+def audit_event_list(
+    *, user: User, filters: Mapping[str, Any] | None = None
+) -> QuerySet[AuditEvent]:
     """Audit events about the caller's clinics: their patients, and their staff's actions."""
     if user.is_superuser:
-        return AuditEvent.objects.all()
-    clinics = clinic_list(user=user)
-    members = User.objects.filter(clinics__in=clinics).values("pk")
-    return AuditEvent.objects.filter(
-        Q(patient__clinic__in=clinics) | Q(patient__isnull=True, actor__in=members)
-    )
+        events = AuditEvent.objects.all()
+    else:
+        clinics = clinic_list(user=user)
+        members = User.objects.filter(clinics__in=clinics).values("pk")
+        events = AuditEvent.objects.filter(
+            Q(patient__clinic__in=clinics) | Q(patient__isnull=True, actor__in=members)
+        )
+    return filtered(AuditEventFilter, events, filters)
 
 
-def notification_list(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(clinic__in=clinic_list(user=user))
+def notification_list(
+    *, user: User, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(clinic__in=clinic_list(user=user))
+    return filtered(NotificationFilter, notifications, filters)

@@ -31,10 +31,6 @@ from scheduling.models import InfusionSeries, InfusionSession, SessionStatus, Se
 BOOKERS = {Role.ADMIN, Role.SCHEDULER}
 
 
-def _nurses(*, user: Any) -> Any:
-    return clinic_selectors.staff_list(user=user).filter(role=Role.NURSE)
-
-
 # --- Serializers ------------------------------------------------------------------------------
 
 
@@ -78,7 +74,7 @@ class SessionBookInputSerializer(serializers.Serializer):
     chair = ScopedPrimaryKeyRelatedField(selector=clinic_selectors.chair_list)
     starts_at = AwareDateTimeField()
     nurse = ScopedPrimaryKeyRelatedField(
-        selector=_nurses, required=False, allow_null=True, default=None
+        selector=clinic_selectors.nurse_list, required=False, allow_null=True, default=None
     )
 
 
@@ -186,7 +182,7 @@ class SeriesSuggestionOutputSerializer(serializers.Serializer):
 
 
 def session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -> Response:
-    session = InfusionSession.objects.prefetch_related("transitions").get(pk=session.pk)
+    session = selectors.session_with_transitions(session_id=session.pk)
     return Response(SessionOutputSerializer(session).data, status=code)
 
 
@@ -202,17 +198,8 @@ class SessionListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = SessionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
         user = caller(request)
-        sessions = selectors.session_list(user=user)
-        if "clinic" in wanted:
-            sessions = sessions.filter(clinic_id=wanted["clinic"])
-        if "patient" in wanted:
-            sessions = sessions.filter(patient_id=wanted["patient"])
-        if "status" in wanted:
-            sessions = sessions.filter(status=wanted["status"])
-        if "date" in wanted:
-            sessions = selectors.sessions_on_day(user=user, sessions=sessions, day=wanted["date"])
+        sessions = selectors.session_list(user=user, filters=filters.validated_data)
         response, page = paginated_response(
             request=request, view=self, queryset=sessions, serializer_class=SessionOutputSerializer
         )
@@ -384,7 +371,7 @@ class SeriesApi(APIView):
         data = SeriesInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         series = services.series_book(actor=caller(request), **data.validated_data)
-        series = InfusionSeries.objects.prefetch_related("sessions__transitions").get(pk=series.pk)
+        series = selectors.series_with_sessions(series_id=series.pk)
         return Response(SeriesOutputSerializer(series).data, status=status.HTTP_201_CREATED)
 
 
@@ -451,7 +438,7 @@ class PatientCalendarApi(APIView):
     def get(self, request: Request, patient_id: int) -> HttpResponse:
         user = caller(request)
         patient = clinic_selectors.patient_get(user=user, patient_id=patient_id)
-        sessions = selectors.session_list(user=user).filter(patient=patient).order_by("starts_at")
+        sessions = selectors.patient_calendar_sessions(user=user, patient=patient)
         events = [services.session_calendar_event(session) for session in sessions]
         audit_record(
             actor=user,

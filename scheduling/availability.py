@@ -122,6 +122,14 @@ def fits_clinic_hours(hours: ClinicHours, starts_at: datetime, ends_at: datetime
     )
 
 
+def local_day_bounds(tz: ZoneInfo, day: date) -> tuple[datetime, datetime]:
+    """The instants at which `day` begins and ends in zone `tz` (23 or 25 hours apart on
+    daylight-saving days)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return start, end
+
+
 def _local_grid_starts(day: date, hours: ClinicHours, grid_minutes: int) -> list[datetime]:
     """The day's wall-clock grid from opening, as UTC instants, skipping local times that do
     not exist (spring-forward gap); an ambiguous local time (fall-back) is taken at fold=0."""

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from clinic.models import Chair, Clinic, Protocol, Role, User
+from clinic.filters import filtered
+from clinic.models import Chair, Clinic, Patient, Protocol, Role, User
 from clinic.selectors import clinic_list
 from config.errors import get_or_not_found
-from scheduling.availability import Booking, ClinicHours, Slot, free_slots, suggest_series
-from scheduling.models import RELEASED_STATUSES, InfusionSession
+from scheduling.availability import (
+    Booking,
+    ClinicHours,
+    Slot,
+    free_slots,
+    local_day_bounds,
+    suggest_series,
+)
+from scheduling.filters import SessionFilter
+from scheduling.models import RELEASED_STATUSES, InfusionSeries, InfusionSession
 
 # With no preferred time and no earlier session, suggest mid-morning.
 DEFAULT_PREFERRED_TIME = time(10, 0)
@@ -47,41 +58,45 @@ def protocol_offered_by(*, protocol: Protocol, clinic: Clinic) -> bool:
     return protocol.clinic_id in (None, clinic.pk)
 
 
-def session_list(*, user: User) -> QuerySet[InfusionSession]:
-    sessions = InfusionSession.objects.select_related("clinic").prefetch_related("transitions")
-    if user.effective_role == Role.PATIENT:
-        return sessions.filter(patient__user=user)
-    return sessions.filter(clinic__in=clinic_list(user=user))
-
-
-def session_get(*, user: User, session_id: object) -> InfusionSession:
-    return get_or_not_found(session_list(user=user), pk=session_id)
-
-
-def local_day_bounds(clinic: Clinic, day: date) -> tuple[datetime, datetime]:
-    """The UTC instants at which `day` begins and ends in the clinic's zone (23 or 25 hours
-    long on daylight-saving days)."""
-    zone = clinic.zone
-    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return start, end
-
-
 def _clinics_of(user: User) -> QuerySet[Clinic]:
     if user.effective_role == Role.PATIENT:
         return Clinic.objects.filter(patients__user=user)
     return clinic_list(user=user)
 
 
-def sessions_on_day(
-    *, user: User, sessions: QuerySet[InfusionSession], day: date
+def session_list(
+    *, user: User, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[InfusionSession]:
-    """Sessions starting on `day` in their own clinic's time zone."""
-    on_day = Q(pk__in=[])
-    for clinic in _clinics_of(user).only("pk", "timezone"):
-        start, end = local_day_bounds(clinic, day)
-        on_day |= Q(clinic=clinic, starts_at__gte=start, starts_at__lt=end)
-    return sessions.filter(on_day)
+    sessions = InfusionSession.objects.select_related("clinic").prefetch_related("transitions")
+    if user.effective_role == Role.PATIENT:
+        sessions = sessions.filter(patient__user=user)
+    else:
+        sessions = sessions.filter(clinic__in=clinic_list(user=user))
+    if not filters:
+        return sessions  # ingest looks sessions up here: no FilterSet on its hot path
+    # A day is a day in each session's own clinic: the FilterSet is told the caller's clinics.
+    return filtered(SessionFilter, sessions, filters, clinics=_clinics_of(user))
+
+
+def session_get(*, user: User, session_id: object) -> InfusionSession:
+    return get_or_not_found(session_list(user=user), pk=session_id)
+
+
+def session_with_transitions(*, session_id: int) -> InfusionSession:
+    """A session just written, read back with its transitions for the answer. Not scoped: the
+    caller found it in their scope before writing it."""
+    return InfusionSession.objects.prefetch_related("transitions").get(pk=session_id)
+
+
+def series_with_sessions(*, series_id: int) -> InfusionSeries:
+    """A series just booked, read back with its sessions and their transitions (not scoped,
+    like session_with_transitions)."""
+    return InfusionSeries.objects.prefetch_related("sessions__transitions").get(pk=series_id)
+
+
+def patient_calendar_sessions(*, user: User, patient: Patient) -> QuerySet[InfusionSession]:
+    """The patient's sessions in the caller's scope, in start order, for their calendar feed."""
+    return session_list(user=user).filter(patient=patient).order_by("starts_at")
 
 
 def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Booking]:
@@ -101,7 +116,7 @@ def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    start, end = local_day_bounds(clinic, day)
+    start, end = local_day_bounds(clinic.zone, day)
     return free_slots(
         day=day,
         hours=clinic_hours(clinic),
@@ -123,8 +138,8 @@ def series_suggestion(
     preferred_time: time,
     now: datetime,
 ) -> list[Slot]:
-    start, _ = local_day_bounds(clinic, first_day)
-    _, end = local_day_bounds(clinic, first_day + timedelta(days=within_days))
+    start, _ = local_day_bounds(clinic.zone, first_day)
+    _, end = local_day_bounds(clinic.zone, first_day + timedelta(days=within_days))
     chair_ids = list(
         Chair.objects.filter(clinic=clinic, is_active=True)
         .order_by("pk")
