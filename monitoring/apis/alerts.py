@@ -64,7 +64,7 @@ class AlertListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = AlertFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        alerts = selectors.alert_list(user=caller(request)).filter(**filters.validated_data)
+        alerts = selectors.alert_list(user=caller(request), filters=filters.validated_data)
         response, _ = paginated_response(
             request=request, view=self, queryset=alerts, serializer_class=AlertOutputSerializer
         )

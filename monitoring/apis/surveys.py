@@ -125,7 +125,7 @@ class SurveyListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = SurveyFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        surveys = selectors.survey_list(user=caller(request)).filter(**filters.validated_data)
+        surveys = selectors.survey_list(user=caller(request), filters=filters.validated_data)
         response, _ = paginated_response(
             request=request, view=self, queryset=surveys, serializer_class=SurveyOutputSerializer
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from clinic.audit import audit_record
+from clinic.filters import filtered
 from clinic.models import AuditAction, Patient, Role, User
 from clinic.selectors import clinic_list, patient_get
 from config.errors import Conflict, Gone, NotFound
 from monitoring import charts, instruments
+from monitoring.filters import SurveyFilter
 from monitoring.models import (
     Survey,
     SurveyResponse,
@@ -26,10 +29,13 @@ def survey_token_hash(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def survey_list(*, user: User) -> QuerySet[Survey]:
+def survey_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Survey]:
+    """The surveys in the caller's scope, narrowed by `filters` (monitoring/filters.py)."""
     if user.effective_role == Role.PATIENT:
-        return Survey.objects.filter(patient__user=user)
-    return Survey.objects.filter(clinic__in=clinic_list(user=user))
+        surveys = Survey.objects.filter(patient__user=user)
+    else:
+        surveys = Survey.objects.filter(clinic__in=clinic_list(user=user))
+    return filtered(SurveyFilter, surveys, filters)
 
 
 def survey_by_token(*, raw_token: str) -> Survey | None:
