@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports  # the dependency arrows of docs/architecture.md
 	DJANGO_SECRET_KEY=lint-only $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # Benchmark (not part of `make test`): BENCH_QUICK=1 for the 5-minute run. See README.

@@ -1,5 +1,6 @@
 """Bearer tokens: `Authorization: Bearer <token>`; tokens are stored hashed (clinic.AuthToken).
-The DRF face of clinic's login tokens (it lives with them: config, below every app, imports none)."""
+The DRF face of clinic's login tokens: it lives with them, since config (below every app)
+imports none."""
 
 from typing import Any
 
