@@ -6,11 +6,12 @@ Anything outside that scope does not exist for the caller (404).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
+from clinic.audit import audit_record, audit_record_many
 from clinic.filters import (
     AuditEventFilter,
     ChairFilter,
@@ -18,8 +19,24 @@ from clinic.filters import (
     PatientFilter,
     filtered,
 )
-from clinic.models import AuditEvent, Chair, Clinic, Notification, Patient, Protocol, Role, User
+from clinic.models import (
+    AuditAction,
+    AuditEvent,
+    Chair,
+    Clinic,
+    Notification,
+    Patient,
+    Protocol,
+    Role,
+    User,
+)
 from config.errors import get_or_not_found
+
+M = TypeVar("M", bound=Model)
+
+# How an interface pages a list: takes the queryset, returns the rows of the page it shows. A
+# selector that audits a list's read is handed one, so that it records exactly those rows.
+PageCut = Callable[[QuerySet[M]], list[M]]
 
 
 def clinic_ids_visible(*, user: User) -> QuerySet[Clinic] | None:
@@ -66,7 +83,36 @@ def patient_list(*, user: User, filters: Mapping[str, Any] | None = None) -> Que
 
 
 def patient_get(*, user: User, patient_id: object) -> Patient:
+    """The patient in the caller's scope, unaudited: for writes and lookups, and for the
+    permission class, which looks a URL's patient up before refusing a role (a refusal leaves
+    no trace). Reading the patient's record is patient_read."""
     return get_or_not_found(patient_list(user=user), pk=patient_id)
+
+
+def patient_read(*, user: User, patient_id: object) -> Patient:
+    """The patient in the caller's scope; the read is audited."""
+    patient = patient_get(user=user, patient_id=patient_id)
+    audit_record(
+        actor=user,
+        action=AuditAction.READ,
+        object_type="patient",
+        object_id=patient.pk,
+        patient=patient,
+    )
+    return patient
+
+
+def patient_page_read(
+    *, user: User, filters: Mapping[str, Any] | None, cut: PageCut[Patient]
+) -> list[Patient]:
+    """The page `cut` takes of the caller's patients, filtered; each read is audited."""
+    patients = cut(patient_list(user=user, filters=filters))
+    audit_record_many(
+        actor=user,
+        action=AuditAction.READ,
+        entries=[("patient", patient.pk, patient.pk) for patient in patients],
+    )
+    return patients
 
 
 def protocol_list(*, user: User) -> QuerySet[Protocol]:
@@ -97,3 +143,17 @@ def notification_list(
 ) -> QuerySet[Notification]:
     notifications = Notification.objects.filter(clinic__in=clinic_list(user=user))
     return filtered(NotificationFilter, notifications, filters)
+
+
+def notification_page_read(
+    *, user: User, filters: Mapping[str, Any] | None, cut: PageCut[Notification]
+) -> list[Notification]:
+    """The page `cut` takes of the caller's notifications, filtered. Recipients are patients'
+    phone numbers and addresses: each read is audited."""
+    notifications = cut(notification_list(user=user, filters=filters))
+    audit_record_many(
+        actor=user,
+        action=AuditAction.READ,
+        entries=[("notification", n.pk, n.patient_id) for n in notifications],
+    )
+    return notifications

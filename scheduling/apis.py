@@ -16,11 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
-from clinic.apis import ALL_STAFF, EVERYONE, caller
-from clinic.audit import audit_record, audit_record_many
-from clinic.models import AuditAction, Role
+from clinic.apis import ALL_STAFF, EVERYONE, ListPage, caller
+from clinic.models import Role
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
-from config.api.pagination import CursorPagination, paginated_response
+from config.api.pagination import CursorPagination
 from config.api.schema import ERROR_RESPONSES
 from config.errors import Conflict, Invalid
 from scheduling import selectors, services
@@ -198,17 +197,11 @@ class SessionListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = SessionFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        user = caller(request)
-        sessions = selectors.session_list(user=user, filters=filters.validated_data)
-        response, page = paginated_response(
-            request=request, view=self, queryset=sessions, serializer_class=SessionOutputSerializer
+        page = ListPage(request=request, view=self)
+        sessions = selectors.session_page_read(
+            user=caller(request), filters=filters.validated_data, cut=page.cut
         )
-        audit_record_many(
-            actor=user,
-            action=AuditAction.READ,
-            entries=[("session", session.pk, session.patient_id) for session in page],
-        )
-        return response
+        return page.response(sessions, SessionOutputSerializer)
 
     @extend_schema(
         operation_id="sessions_create",
@@ -230,15 +223,7 @@ class SessionDetailApi(APIView):
         responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="session",
-            object_id=session.pk,
-            patient=session.patient_id,
-        )
+        session = selectors.session_read(user=caller(request), session_id=session_id)
         return Response(SessionOutputSerializer(session).data)
 
 
@@ -436,17 +421,10 @@ class PatientCalendarApi(APIView):
         responses={(200, "text/calendar"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
     )
     def get(self, request: Request, patient_id: int) -> HttpResponse:
-        user = caller(request)
-        patient = clinic_selectors.patient_get(user=user, patient_id=patient_id)
-        sessions = selectors.patient_calendar_sessions(user=user, patient=patient)
-        events = [services.session_calendar_event(session) for session in sessions]
-        audit_record(
-            actor=user,
-            action=AuditAction.READ,
-            object_type="patient_calendar",
-            object_id=patient.pk,
-            patient=patient,
+        patient, sessions = selectors.patient_calendar_read(
+            user=caller(request), patient_id=patient_id
         )
+        events = [services.session_calendar_event(session) for session in sessions]
         body = calendar_ics(events, name=f"{patient.clinic.name} infusions")
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="infusions.ics"'

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from clinic.audit import audit_record, audit_record_many
 from clinic.filters import filtered
-from clinic.models import Chair, Clinic, Patient, Protocol, Role, User
-from clinic.selectors import clinic_list
+from clinic.models import AuditAction, Chair, Clinic, Patient, Protocol, Role, User
+from clinic.selectors import PageCut, clinic_list, patient_get
 from config.errors import get_or_not_found
 from scheduling.availability import (
     Booking,
@@ -79,6 +80,9 @@ def session_list(
 
 
 def session_get(*, user: User, session_id: object) -> InfusionSession:
+    """The session in the caller's scope, unaudited: for writes and lookups, and for the
+    permission class, which looks a URL's session up before refusing a role (a refusal leaves
+    no trace). Reading the session's record is session_read."""
     return get_or_not_found(session_list(user=user), pk=session_id)
 
 
@@ -94,9 +98,48 @@ def series_with_sessions(*, series_id: int) -> InfusionSeries:
     return InfusionSeries.objects.prefetch_related("sessions__transitions").get(pk=series_id)
 
 
-def patient_calendar_sessions(*, user: User, patient: Patient) -> QuerySet[InfusionSession]:
-    """The patient's sessions in the caller's scope, in start order, for their calendar feed."""
-    return session_list(user=user).filter(patient=patient).order_by("starts_at")
+def session_read(*, user: User, session_id: object) -> InfusionSession:
+    """The session in the caller's scope; the read is audited (session_get, which the permission
+    class calls before refusing a role, is not)."""
+    session = session_get(user=user, session_id=session_id)
+    audit_record(
+        actor=user,
+        action=AuditAction.READ,
+        object_type="session",
+        object_id=session.pk,
+        patient=session.patient_id,
+    )
+    return session
+
+
+def session_page_read(
+    *, user: User, filters: Mapping[str, Any] | None, cut: PageCut[InfusionSession]
+) -> list[InfusionSession]:
+    """The page `cut` takes of the caller's sessions, filtered; each read is audited."""
+    sessions = cut(session_list(user=user, filters=filters))
+    audit_record_many(
+        actor=user,
+        action=AuditAction.READ,
+        entries=[("session", session.pk, session.patient_id) for session in sessions],
+    )
+    return sessions
+
+
+def patient_calendar_read(
+    *, user: User, patient_id: object
+) -> tuple[Patient, list[InfusionSession]]:
+    """The patient and their sessions in the caller's scope, in start order, for their calendar
+    feed; the read is audited."""
+    patient = patient_get(user=user, patient_id=patient_id)
+    sessions = list(session_list(user=user).filter(patient=patient).order_by("starts_at"))
+    audit_record(
+        actor=user,
+        action=AuditAction.READ,
+        object_type="patient_calendar",
+        object_id=patient.pk,
+        patient=patient,
+    )
+    return patient, sessions
 
 
 def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Booking]:
