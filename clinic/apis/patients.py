@@ -1,0 +1,128 @@
+"""Patients: registration, their records, the clinician's contraindication review."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clinic import selectors, services
+from clinic.apis.common import EVERYONE, ListPage, caller
+from clinic.models import Channel, Contraindication, Patient, Role, phone_validator
+from config.api.fields import ScopedPrimaryKeyRelatedField
+from config.api.pagination import CursorPagination
+from config.api.schema import ERROR_RESPONSES
+
+
+class PatientInputSerializer(serializers.Serializer):
+    clinic = ScopedPrimaryKeyRelatedField(selector=selectors.clinic_list)
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    date_of_birth = serializers.DateField()
+    email = serializers.EmailField(max_length=254, required=False, default="")
+    phone = serializers.CharField(
+        max_length=16, required=False, default="", validators=[phone_validator]
+    )
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, min_value=Decimal("20"), max_value=Decimal("400")
+    )
+    preferred_channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.SMS)
+    sms_opt_in = serializers.BooleanField(default=True)
+    email_opt_in = serializers.BooleanField(default=True)
+    contraindications = serializers.ListField(
+        child=serializers.ChoiceField(choices=Contraindication.choices),
+        required=False,
+        default=list,
+        max_length=len(Contraindication.choices),
+    )
+
+
+class PatientOutputSerializer(serializers.ModelSerializer):
+    contraindications_unreviewed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "clinic",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "weight_kg",
+            "preferred_channel",
+            "sms_opt_in",
+            "email_opt_in",
+            "contraindications",
+            "contraindications_reviewed_at",
+            "contraindications_reviewed_by",
+            "contraindications_unreviewed",
+            "created_at",
+        ]
+
+
+class PatientFilterSerializer(serializers.Serializer):
+    clinic = serializers.IntegerField(required=False, min_value=1)
+    search = serializers.CharField(required=False, max_length=100)
+
+
+class PatientListApi(APIView):
+    allowed_roles = {"GET": EVERYONE, "POST": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        operation_id="patients_list",
+        parameters=[PatientFilterSerializer],
+        responses={200: PatientOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        filters = PatientFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = ListPage(request=request, view=self)
+        patients = selectors.patient_page_read(
+            user=caller(request), filters=filters.validated_data, cut=page.cut
+        )
+        return page.response(patients, PatientOutputSerializer)
+
+    @extend_schema(
+        operation_id="patients_create",
+        request=PatientInputSerializer,
+        responses={201: PatientOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = PatientInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        patient = services.patient_create(actor=caller(request), **data.validated_data)
+        return Response(PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientDetailApi(APIView):
+    allowed_roles = {"GET": EVERYONE}
+
+    @extend_schema(
+        operation_id="patients_retrieve",
+        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, patient_id: int) -> Response:
+        patient = selectors.patient_read(user=caller(request), patient_id=patient_id)
+        return Response(PatientOutputSerializer(patient).data)
+
+
+class PatientContraindicationsReviewApi(APIView):
+    allowed_roles = {"POST": {Role.CLINICIAN}}
+
+    @extend_schema(
+        operation_id="patients_contraindications_review",
+        request=None,
+        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, patient_id: int) -> Response:
+        user = caller(request)
+        patient = selectors.patient_get(user=user, patient_id=patient_id)
+        patient = services.patient_contraindications_review(actor=user, patient=patient)
+        return Response(PatientOutputSerializer(patient).data)
