@@ -50,8 +50,9 @@ class HasRole(BasePermission):
         allowed: dict[str, set[str]] = getattr(view, "allowed_roles", {})
         if role in allowed.get(method, set()):
             return True
-        # About to refuse: first look up what the URL names, as the view would have. The
-        # selectors only read (the views record audit events), so a refusal leaves no trace.
+        # About to refuse: first look up what the URL names, as the view would have. These
+        # `*_get` selectors only read (the reading selectors a view calls record the audit
+        # events), so a refusal leaves no trace.
         # Every keyword of an API route is registered (tests/reliability/test_authorization_
         # matrix.py checks it).
         for kwarg, value in getattr(view, "kwargs", {}).items():
