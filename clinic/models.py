@@ -63,6 +63,11 @@ class Clinic(models.Model):
     nurse_concurrent_patient_limit = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(20)]
     )
+    # A patient's infusions start at least this many hours apart (CLINICAL.md "Spacing": no two
+    # infusions on one day).
+    min_hours_between_infusions = models.PositiveSmallIntegerField(
+        default=24, validators=[MaxValueValidator(168)]
+    )
     # Appointment reminders go out this many hours before a session.
     reminder_offsets_hours = ArrayField(
         models.PositiveSmallIntegerField(), size=5, default=default_reminder_offsets_hours
@@ -110,6 +115,33 @@ class Clinic(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class ClinicClosure(models.Model):
+    """A day the clinic is closed (no times), or open only from `opens_at` to `closes_at`."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="closures")
+    date = models.DateField()
+    opens_at = models.TimeField(null=True, blank=True)
+    closes_at = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        "User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "date"], name="closure_one_per_clinic_day"),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(opens_at__isnull=False, closes_at__isnull=False, opens_at__lt=F("closes_at")),
+                name="closure_hours_whole_or_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic} closed {self.date}"
 
 
 class User(AbstractUser):

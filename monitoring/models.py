@@ -123,6 +123,7 @@ class AlertParameter(models.TextChoices):
     SPO2 = "spo2", "SpO2"
     RESPIRATORY_RATE = "respiratory_rate", "Respiratory rate"
     TEMPERATURE = "temperature", "Temperature"
+    CONSCIOUSNESS = "consciousness", "Consciousness"
     BASELINE_RISE = "baseline_rise", "Rise from baseline"
     NEWS2 = "news2", "NEWS2"
     MISSED_READING = "missed_reading", "Missed reading"
@@ -164,6 +165,10 @@ class Alert(models.Model):
     note = models.TextField(blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
     last_escalated_at = models.DateTimeField(null=True, blank=True)
+    # Whom its pages went to (staff ids, every level), and whether a page found nobody
+    # reachable (then it went up the chain at once).
+    paged = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    unreachable = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -360,15 +360,49 @@ def news2_flag(reading: Reading, thresholds: Mapping[str, Any]) -> Flag | None:
     return None
 
 
+# --- Consciousness (ACVPU) ---------------------------------------------------------------------
+
+# CLINICAL.md "Vital-sign alerts": any level but "alert" scores 3 in NEWS2; flagged on its own,
+# whatever else the reading lacks (NEWS2 needs all seven values, so an unresponsive patient with
+# no temperature taken would otherwise raise nothing). Categorical, so not a protocol threshold.
+CONSCIOUSNESS_SEVERITY = {
+    "confusion": SEVERITY_WARNING,
+    "voice": SEVERITY_WARNING,
+    "pain": SEVERITY_CRITICAL,
+    "unresponsive": SEVERITY_CRITICAL,
+}
+CONSCIOUSNESS_WORDS = {
+    "confusion": "new confusion",
+    "voice": "responds only to voice",
+    "pain": "responds only to pain",
+    "unresponsive": "unresponsive",
+}
+
+
+def consciousness_flag(reading: Reading) -> Flag | None:
+    severity = CONSCIOUSNESS_SEVERITY.get(reading.consciousness or "")
+    if severity is None or reading.consciousness is None:
+        return None
+    return Flag(
+        parameter="consciousness",
+        severity=severity,
+        value=reading.consciousness,
+        message=f"Consciousness: {CONSCIOUSNESS_WORDS[reading.consciousness]} (ACVPU).",
+    )
+
+
 # --- Everything for one reading ------------------------------------------------------------------
 
 
 def evaluate(
     reading: Reading, *, thresholds: Mapping[str, Any], baseline: Reading | None
 ) -> list[Flag]:
-    """All flags of one reading: the vital signs in a fixed order, then the rise from baseline,
-    then NEWS2."""
+    """All flags of one reading: the vital signs in a fixed order, then consciousness, then the
+    rise from baseline, then NEWS2."""
     flags = vital_flags(reading, thresholds)
+    consciousness = consciousness_flag(reading)
+    if consciousness is not None:
+        flags.append(consciousness)
     rise = baseline_rise_flag(reading, baseline, thresholds)
     if rise is not None:
         flags.append(rise)

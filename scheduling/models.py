@@ -52,6 +52,13 @@ class InfusionSeries(models.Model):
         return f"series {self.pk} of {self.patient}"
 
 
+class DischargeArrangement(models.TextChoices):
+    HOME_WITH_ESCORT = "home_with_escort", "Home with escort"
+    AMBULANCE = "ambulance", "Ambulance"
+    ADMITTED = "admitted", "Admitted"
+    OTHER = "other", "Other"
+
+
 class InfusionSession(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="sessions")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
@@ -79,8 +86,21 @@ class InfusionSession(models.Model):
     escort_confirmed = models.BooleanField(null=True, blank=True)
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
+    # An escort not confirmed at check-in may be confirmed later (a nurse, until discharge).
+    escort_confirmed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    escort_confirmed_at = models.DateTimeField(null=True, blank=True)
+    escort_name = models.CharField(max_length=200, blank=True)
+    escort_phone = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # How the patient left (CLINICAL.md "Discharge"): home with the escort, or, on a
+    # clinician's written reason, by ambulance, admitted, or another arrangement.
+    discharge_arrangement = models.CharField(
+        max_length=24, choices=DischargeArrangement.choices, blank=True
+    )
+    discharge_reason = models.TextField(blank=True)
 
     class Meta:
         indexes = [
