@@ -11,8 +11,8 @@ goes wrong in the repeated hour of a fall-back day.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from zoneinfo import ZoneInfo
@@ -46,6 +46,35 @@ class ClinicHours:
     opening_time: time
     closing_time: time
     open_weekdays: frozenset[int]  # Monday = 0
+    # Closures by local date: None closes the whole day, (opens, closes) shortens it.
+    closures: Mapping[date, tuple[time, time] | None] = field(default_factory=dict)
+
+    def hours_on(self, day: date) -> tuple[time, time] | None:
+        """The day's opening and closing times, or None when the clinic is closed all day."""
+        if day.weekday() not in self.open_weekdays:
+            return None
+        if day in self.closures:
+            return self.closures[day]
+        return self.opening_time, self.closing_time
+
+
+@dataclass(frozen=True)
+class PatientSpacing:
+    """A patient's other live bookings, and how far apart their starts must be (CLINICAL.md
+    "Spacing": at least `min_gap`, 24 hours by default)."""
+
+    busy: Sequence[tuple[datetime, datetime]] = ()
+    min_gap: timedelta = timedelta(0)
+
+    def allows(self, starts_at: datetime, ends_at: datetime) -> bool:
+        return not any(
+            (other_start < ends_at and starts_at < other_end)
+            or abs(starts_at - other_start) < self.min_gap
+            for other_start, other_end in self.busy
+        )
+
+    def with_booking(self, starts_at: datetime, ends_at: datetime) -> PatientSpacing:
+        return PatientSpacing([*self.busy, (starts_at, ends_at)], self.min_gap)
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -114,11 +143,25 @@ def fits_clinic_hours(hours: ClinicHours, starts_at: datetime, ends_at: datetime
         return False
     local_start = starts_at.astimezone(hours.tz)
     local_end = ends_at.astimezone(hours.tz)
+    day_hours = hours.hours_on(local_start.date())
+    if day_hours is None:
+        return False
+    opening_time, closing_time = day_hours
     return (
-        local_start.weekday() in hours.open_weekdays
-        and local_start.time() >= hours.opening_time
+        local_start.time() >= opening_time
         and local_end.date() == local_start.date()
-        and local_end.time() <= hours.closing_time
+        and local_end.time() <= closing_time
+    )
+
+
+def closed_for(hours: ClinicHours, starts_at: datetime, ends_at: datetime) -> bool:
+    """Whether a closure (not the usual hours) is what keeps [starts_at, ends_at) out."""
+    day = starts_at.astimezone(hours.tz).date()
+    if day not in hours.closures:
+        return False
+    usual = ClinicHours(hours.tz, hours.opening_time, hours.closing_time, hours.open_weekdays)
+    return fits_clinic_hours(usual, starts_at, ends_at) and not fits_clinic_hours(
+        hours, starts_at, ends_at
     )
 
 
@@ -134,10 +177,14 @@ def _local_grid_starts(day: date, hours: ClinicHours, grid_minutes: int) -> list
     """The day's wall-clock grid from opening, as UTC instants, skipping local times that do
     not exist (spring-forward gap); an ambiguous local time (fall-back) is taken at fold=0."""
     starts: list[datetime] = []
-    for hour in range(hours.opening_time.hour, hours.closing_time.hour + 1):
+    day_hours = hours.hours_on(day)
+    if day_hours is None:
+        return starts
+    opening_time, closing_time = day_hours
+    for hour in range(opening_time.hour, closing_time.hour + 1):
         for minute in range(0, MINUTES_PER_HOUR, grid_minutes):
             wall_clock = time(hour, minute)
-            if not hours.opening_time <= wall_clock < hours.closing_time:
+            if not opening_time <= wall_clock < closing_time:
                 continue
             local = datetime.combine(day, wall_clock, tzinfo=hours.tz)
             instant = local.astimezone(UTC)
@@ -162,15 +209,16 @@ def _free_slots_on(
     calendars: dict[int, _Intervals],
     not_before: datetime | None,
     grid_minutes: int,
+    patient: PatientSpacing,
 ) -> list[Slot]:
-    if day.weekday() not in hours.open_weekdays:
-        return []
     slots: list[Slot] = []
     for starts_at in _local_grid_starts(day, hours, grid_minutes):
         if not_before is not None and starts_at < not_before:
             continue
         ends_at = starts_at + duration  # in UTC, so real minutes even across a DST change
-        if not fits_clinic_hours(hours, starts_at, ends_at):
+        if not fits_clinic_hours(hours, starts_at, ends_at) or not patient.allows(
+            starts_at, ends_at
+        ):
             continue
         slots.extend(
             Slot(starts_at=starts_at, ends_at=ends_at, chair_id=chair_id)
@@ -190,9 +238,11 @@ def free_slots(
     bookings: Iterable[Booking],
     not_before: datetime | None = None,
     grid_minutes: int = DEFAULT_GRID_MINUTES,
+    patient: PatientSpacing | None = None,
 ) -> list[Slot]:
-    """Every (start, chair) on `day` at which a booking of `duration` fits clinic hours and
-    overlaps no booking of that chair, sorted by (starts_at, chair_id), in UTC.
+    """Every (start, chair) on `day` at which a booking of `duration` fits clinic hours (and
+    closures), overlaps no booking of that chair and, given a patient, keeps their spacing;
+    sorted by (starts_at, chair_id), in UTC.
 
     Starts are the local wall-clock minutes that are multiples of `grid_minutes` past the hour,
     at or after opening and not before `not_before`.
@@ -205,6 +255,7 @@ def free_slots(
         calendars=_chair_calendars(chair_ids, bookings),
         not_before=_utc_or_none(not_before, "not_before"),
         grid_minutes=grid_minutes,
+        patient=patient or PatientSpacing(),
     )
 
 
@@ -235,11 +286,13 @@ def suggest_series(
     chair_ids: Sequence[int],
     bookings: Iterable[Booking],
     patient_busy: Iterable[tuple[datetime, datetime]] = (),
+    min_gap: timedelta = timedelta(0),
     not_before: datetime | None = None,
     grid_minutes: int = DEFAULT_GRID_MINUTES,
 ) -> list[Slot]:
     """Propose `count` infusions spread evenly over [first_day, first_day + within_days), at
-    most one a day, each as close to `preferred_time` (local) as the day allows.
+    most one a day, each as close to `preferred_time` (local) as the day allows, none
+    overlapping the patient's other bookings or starting within `min_gap` of one.
 
     Returns the slots found in order: fewer than `count` when the window cannot hold them.
     """
@@ -249,7 +302,8 @@ def suggest_series(
     starts_no_earlier = _utc_or_none(not_before, "not_before")
     calendars = _chair_calendars(chair_ids, bookings)
     busy = [(starts_at, ends_at) for starts_at, ends_at in patient_busy]
-    patient = _checked_intervals(busy, "patient_busy")
+    _checked_intervals(busy, "patient_busy")  # aware instants only
+    patient = PatientSpacing([(a.astimezone(UTC), b.astimezone(UTC)) for a, b in busy], min_gap)
     preferred = _since_midnight(preferred_time)
     last_day = first_day + timedelta(days=within_days - 1)
 
@@ -265,18 +319,15 @@ def suggest_series(
         day = max(target_day, earliest_day)
         pick: Slot | None = None
         while day <= last_day and pick is None:
-            free = [
-                slot
-                for slot in _free_slots_on(
-                    day=day,
-                    hours=hours,
-                    duration=duration,
-                    calendars=calendars,
-                    not_before=starts_no_earlier,
-                    grid_minutes=grid_minutes,
-                )
-                if not patient.overlaps(slot.starts_at, slot.ends_at)
-            ]
+            free = _free_slots_on(
+                day=day,
+                hours=hours,
+                duration=duration,
+                calendars=calendars,
+                not_before=starts_no_earlier,
+                grid_minutes=grid_minutes,
+                patient=patient,
+            )
             if free:
                 pick = min(free, key=distance_from_preferred)
             else:
@@ -286,7 +337,6 @@ def suggest_series(
             break
         chosen.append(pick)
         # The patient is now busy then too.
-        busy.append((pick.starts_at, pick.ends_at))
-        patient = _Intervals(busy)
+        patient = patient.with_booking(pick.starts_at, pick.ends_at)
         earliest_day = day + timedelta(days=1)
     return chosen

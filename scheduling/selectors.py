@@ -10,12 +10,22 @@ from django.db.models import QuerySet
 
 from clinic.audit import audit_record, audit_record_many
 from clinic.filters import filtered
-from clinic.models import AuditAction, Chair, Clinic, Patient, Protocol, Role, User
+from clinic.models import (
+    AuditAction,
+    Chair,
+    Clinic,
+    ClinicClosure,
+    Patient,
+    Protocol,
+    Role,
+    User,
+)
 from clinic.selectors import PageCut, clinic_list, patient_get
 from config.errors import get_or_not_found
 from scheduling.availability import (
     Booking,
     ClinicHours,
+    PatientSpacing,
     Slot,
     free_slots,
     local_day_bounds,
@@ -28,13 +38,42 @@ from scheduling.models import RELEASED_STATUSES, InfusionSeries, InfusionSession
 DEFAULT_PREFERRED_TIME = time(10, 0)
 
 
-def clinic_hours(clinic: Clinic) -> ClinicHours:
+def clinic_hours(clinic: Clinic, *, first_day: date, last_day: date) -> ClinicHours:
+    """The clinic's hours, with its closures from `first_day` to `last_day` (local dates)."""
+    closures = ClinicClosure.objects.filter(
+        clinic=clinic, date__gte=first_day, date__lte=last_day
+    ).values_list("date", "opens_at", "closes_at")
     return ClinicHours(
         tz=clinic.zone,
         opening_time=clinic.opening_time,
         closing_time=clinic.closing_time,
         open_weekdays=frozenset(clinic.open_weekdays),
+        closures={
+            day: (opens, closes) if opens is not None and closes is not None else None
+            for day, opens, closes in closures
+        },
     )
+
+
+def clinic_closure_on(*, clinic: Clinic, day: date) -> ClinicClosure:
+    return ClinicClosure.objects.get(clinic=clinic, date=day)
+
+
+def patient_spacing(
+    *, patient_id: int, clinic: Clinic, start: datetime, end: datetime, exclude: int | None = None
+) -> PatientSpacing:
+    """The patient's live bookings that could clash with a start in [start, end): overlapping
+    it, or starting within the clinic's minimum gap between infusions of it."""
+    gap = timedelta(hours=clinic.min_hours_between_infusions)
+    busy = (
+        InfusionSession.objects.filter(
+            patient_id=patient_id, starts_at__lt=end + gap, ends_at__gt=start - gap
+        )
+        .exclude(status__in=RELEASED_STATUSES)
+        .exclude(pk__in=[exclude] if exclude is not None else [])
+        .values_list("starts_at", "ends_at")
+    )
+    return PatientSpacing(list(busy), gap)
 
 
 def live_sessions_overlapping(start: datetime, end: datetime) -> QuerySet[InfusionSession]:
@@ -151,9 +190,12 @@ def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Bo
     ]
 
 
-def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime) -> list[Slot]:
-    """Free starts on the day for the protocol's whole booking, in two queries whatever the
-    number of chairs or bookings: the clinic's chairs, and the day's live sessions."""
+def availability(
+    *, clinic: Clinic, protocol: Protocol, day: date, now: datetime, patient_id: int | None = None
+) -> list[Slot]:
+    """Free starts on the day for the protocol's whole booking (given a patient, only those
+    that keep their spacing), in a constant number of queries whatever the number of chairs or
+    bookings: the clinic's chairs, its closures, the day's live sessions (and the patient's)."""
     chair_ids = list(
         Chair.objects.filter(clinic=clinic, is_active=True)
         .order_by("pk")
@@ -162,11 +204,14 @@ def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime
     start, end = local_day_bounds(clinic.zone, day)
     return free_slots(
         day=day,
-        hours=clinic_hours(clinic),
+        hours=clinic_hours(clinic, first_day=day, last_day=day),
         duration=timedelta(minutes=protocol.booked_minutes),
         chair_ids=chair_ids,
         bookings=_live_bookings(clinic=clinic, start=start, end=end),
         not_before=now,
+        patient=None
+        if patient_id is None
+        else patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end),
     )
 
 
@@ -188,20 +233,19 @@ def series_suggestion(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    patient_busy = list(
-        live_sessions_overlapping(start, end)
-        .filter(patient_id=patient_id)
-        .values_list("starts_at", "ends_at")
-    )
+    spacing = patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end)
     return suggest_series(
         first_day=first_day,
         count=count,
         within_days=within_days,
         preferred_time=preferred_time,
-        hours=clinic_hours(clinic),
+        hours=clinic_hours(
+            clinic, first_day=first_day, last_day=first_day + timedelta(days=within_days)
+        ),
         duration=timedelta(minutes=protocol.booked_minutes),
         chair_ids=chair_ids,
         bookings=_live_bookings(clinic=clinic, start=start, end=end),
-        patient_busy=patient_busy,
+        patient_busy=spacing.busy,
+        min_gap=spacing.min_gap,
         not_before=now,
     )

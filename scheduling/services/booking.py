@@ -28,12 +28,17 @@ from clinic.services import (
 )
 from config.errors import ApplicationError, Conflict, Invalid, error_from_integrity_error
 from scheduling import lifecycle
-from scheduling.availability import fits_clinic_hours
+from scheduling.availability import closed_for, fits_clinic_hours
 from scheduling.models import (
     InfusionSeries,
     InfusionSession,
 )
-from scheduling.selectors import clinic_hours, live_sessions_overlapping
+from scheduling.selectors import (
+    clinic_closure_on,
+    clinic_hours,
+    live_sessions_overlapping,
+    patient_spacing,
+)
 from scheduling.services.reminders import schedule_reminders
 from scheduling.services.status import session_lock, session_transition_record
 
@@ -77,8 +82,22 @@ def _check_booking(
         raise _invalid("protocol", "This protocol is retired.")
     if starts_at < now - lifecycle.WALK_IN_GRACE:
         raise _invalid("starts_at", "The start is in the past.")
-    if not fits_clinic_hours(clinic_hours(clinic), starts_at, ends_at):
-        start, end = starts_at.astimezone(clinic.zone), ends_at.astimezone(clinic.zone)
+    start, end = starts_at.astimezone(clinic.zone), ends_at.astimezone(clinic.zone)
+    hours = clinic_hours(clinic, first_day=start.date(), last_day=start.date())
+    if closed_for(hours, starts_at, ends_at):
+        closure = clinic_closure_on(clinic=clinic, day=start.date())
+        raise _slot_conflict(
+            "closure",
+            f"The clinic is closed on {start:%a %d %b}"
+            + (
+                f" outside {closure.opens_at:%H:%M}-{closure.closes_at:%H:%M}"
+                if closure.opens_at
+                else ""
+            )
+            + f": {closure.reason}",
+            closure=closure.pk,
+        )
+    if not fits_clinic_hours(hours, starts_at, ends_at):
         raise _invalid(
             "starts_at",
             f"{start:%a %d %b %H:%M} to {end:%H:%M} ({clinic.timezone}) "
@@ -95,6 +114,37 @@ def _check_booking(
         nurse.effective_role != Role.NURSE or not nurse.clinics.filter(pk=clinic.pk).exists()
     ):
         raise _invalid("nurse", "Not a nurse of this clinic.")
+
+
+def _check_patient_spacing(
+    *,
+    patient: Patient,
+    clinic: Any,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude: int | None = None,
+) -> None:
+    """No two of a patient's infusions start within the clinic's minimum gap (CLINICAL.md
+    "Spacing"). A gap, not an overlap: checked under a lock on the patient's row, so that two
+    bookings of one patient cannot both pass. Overlaps are left to the exclusion constraint
+    (conflict "patient")."""
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
+    spacing = patient_spacing(
+        patient_id=patient.pk, clinic=clinic, start=starts_at, end=ends_at, exclude=exclude
+    )
+    near = [
+        other_start
+        for other_start, other_end in spacing.busy
+        if not (other_start < ends_at and starts_at < other_end)
+        and abs(starts_at - other_start) < spacing.min_gap
+    ]
+    if near:
+        other = min(near, key=lambda moment: abs(starts_at - moment)).astimezone(clinic.zone)
+        raise _slot_conflict(
+            "patient_interval",
+            f"The patient has another infusion at {other:%a %d %b %H:%M}: infusions start at "
+            f"least {clinic.min_hours_between_infusions} hours apart.",
+        )
 
 
 def _check_nurse_capacity(
@@ -151,6 +201,9 @@ def _book(
         starts_at=starts_at,
         ends_at=ends_at,
         now=now,
+    )
+    _check_patient_spacing(
+        patient=patient, clinic=chair.clinic, starts_at=starts_at, ends_at=ends_at
     )
     if nurse is not None:
         _check_nurse_capacity(
@@ -272,6 +325,13 @@ def session_reschedule(
         starts_at=starts_at,
         ends_at=ends_at,
         now=timezone.now(),
+    )
+    _check_patient_spacing(
+        patient=session.patient,
+        clinic=new_chair.clinic,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude=session.pk,
     )
     if session.nurse is not None:
         _check_nurse_capacity(

@@ -233,7 +233,10 @@ def test_a_daylight_saving_day_in_new_york(api_as, make_user) -> None:
         sunday = book(scheduler, payload, starts_at="2027-03-14T08:00:00-04:00")
         assert sunday.status_code == 201, sunday.json()
         assert sunday.json()["starts_at"] == "2027-03-14T12:00:00Z"
-        saturday = book(scheduler, payload, starts_at="2027-03-13T08:00:00-05:00")
+        # Another patient: 08:00 on both days is 23 hours apart here, within one patient's
+        # minimum gap between infusions (24 h).
+        other = {**payload, "patient": PatientFactory.create(clinic=clinic).pk}
+        saturday = book(scheduler, other, starts_at="2027-03-13T08:00:00-05:00")
         assert saturday.json()["starts_at"] == "2027-03-13T13:00:00Z"
         # 07:30 EDT is before opening even though it is 08:30 by the clock of the day before.
         early = book(scheduler, payload, starts_at="2027-03-14T11:30:00Z")
