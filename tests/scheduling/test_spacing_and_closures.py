@@ -5,6 +5,7 @@ availability and suggestions out of closed days and hours."""
 import itertools
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.conftest import client_for
 from tests.factories import PatientFactory
 from tests.scheduling.test_concurrency import race
 
-NEW_YORK_HOURS = {
+NEW_YORK_HOURS: dict[str, Any] = {
     "opening_time": time(8),
     "closing_time": time(18),
     "open_weekdays": frozenset(range(5)),
@@ -167,7 +168,7 @@ def test_free_slots_given_a_patient_leave_out_starts_within_the_gap() -> None:
     hours = ClinicHours(tz=ZoneInfo("America/New_York"), **NEW_YORK_HOURS)
     booked = datetime(2030, 1, 7, 12, tzinfo=hours.tz)
     spacing = PatientSpacing([(booked, booked + timedelta(hours=1))], timedelta(hours=24))
-    common = {
+    common: dict[str, Any] = {
         "hours": hours,
         "duration": timedelta(minutes=60),
         "chair_ids": [1],
@@ -229,7 +230,12 @@ def test_closures_in_the_pure_rules() -> None:
     hours = ClinicHours(
         tz=zone, **NEW_YORK_HOURS, closures={monday: None, tuesday: (time(13), time(15))}
     )
-    common = {"hours": hours, "duration": timedelta(minutes=60), "chair_ids": [1], "bookings": []}
+    common: dict[str, Any] = {
+        "hours": hours,
+        "duration": timedelta(minutes=60),
+        "chair_ids": [1],
+        "bookings": [],
+    }
     assert free_slots(day=monday, **common) == []
     assert [s.starts_at.astimezone(zone).time() for s in free_slots(day=tuesday, **common)] == [
         time(13),
