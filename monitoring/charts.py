@@ -7,12 +7,13 @@ pyplot, whose global figure registry is not safe to share between a web server's
 from __future__ import annotations
 
 import io
+import math
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,8 @@ from matplotlib.transforms import blended_transform_factory
 SYSTOLIC_COLOUR = "#c62828"
 DIASTOLIC_COLOUR = "#1565c0"
 HEART_RATE_COLOUR = "#2e7d32"
+SPO2_COLOUR = "#6a1b9a"
+RESPIRATORY_RATE_COLOUR = "#6d4c41"
 WARNING_COLOUR = "#ef8f00"
 CRITICAL_COLOUR = "#b71c1c"
 WARNING_ZONE_ALPHA = 0.15
@@ -54,6 +57,8 @@ class ChartPoint:
     systolic: int | None
     diastolic: int | None
     heart_rate: int | None
+    spo2: int | None = None
+    respiratory_rate: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,15 +99,32 @@ class _Panel:
     axis_label: str
     colour: str
     usual_range: tuple[float, float]  # always in view, so an empty panel still reads sensibly
+    highest_possible: float | None = None  # the view stops just above it (SpO2 is at most 100 %)
 
 
-# Systolic, diastolic and heart rate each get a panel: their abnormal zones overlap (a
-# diastolic of 105 is high, a systolic of 105 is normal), so one shared axis cannot shade both.
+# Every measurement gets a panel: their abnormal zones overlap (a diastolic of 105 is high, a
+# systolic of 105 is normal) and their scales differ (SpO2 91-100 %, respiratory rate 8-25
+# /min), so one shared axis could neither shade nor show them all.
 _SESSION_PANELS = (
     _Panel("systolic", "systolic", "Systolic (mmHg)", SYSTOLIC_COLOUR, (100, 160)),
     _Panel("diastolic", "diastolic", "Diastolic (mmHg)", DIASTOLIC_COLOUR, (60, 100)),
     _Panel("heart_rate", "heart rate", "Heart rate (/min)", HEART_RATE_COLOUR, (50, 110)),
+    _Panel("spo2", "spo2", "SpO2 (%)", SPO2_COLOUR, (94, 100), highest_possible=100),
+    _Panel(
+        "respiratory_rate",
+        "respiratory rate",
+        "Respiratory rate (/min)",
+        RESPIRATORY_RATE_COLOUR,
+        (12, 20),
+    ),
 )
+
+# Time-axis ticks fall on round clock times, one step apart; the step is the smallest of these
+# (minutes, each dividing an hour or a day) that keeps the labels few enough to read. A whole
+# minute at least, so that no two "HH:MM" labels can be the same minute.
+TIME_TICK_STEPS_MINUTES = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720)
+MAX_TIME_TICKS = 10
+MAX_DATED_TIME_TICKS = 6  # "14 Mar 10:00" is twice as wide as "10:00"
 
 
 def session_chart_svg(
@@ -116,18 +138,20 @@ def session_chart_svg(
     tz: ZoneInfo,
     image_format: ImageFormat = "svg",
 ) -> bytes:
-    """Blood pressure and heart rate over the session, with the abnormal zones shaded, the
-    infusion window and the alerts marked, on the clinic's local clock."""
+    """Blood pressure, heart rate, SpO2 and respiratory rate over the session, one panel each,
+    with the abnormal zones shaded, the infusion window and the alerts marked, on the clinic's
+    local clock."""
     times = [p.at for p in points] + [a.at for a in alerts]
     times += [t for t in (infusion_start, infusion_end) if t is not None]
     _require_aware(times)
     panel_bands = _bands_by_panel(bands)
 
     with _rendering():
-        fig = Figure(figsize=(9, 7.5), layout="constrained")
+        fig = Figure(figsize=(9, 11), layout="constrained")
         axes = fig.subplots(len(_SESSION_PANELS), 1, sharex=True)
         fig.suptitle(title, fontsize=13)
         for ax, panel in zip(axes, _SESSION_PANELS, strict=True):
+            ax.set_gid(_element_id("panel", panel.name))
             _draw_vital_panel(ax, panel, points, panel_bands[panel.name])
             # Legend entries for the shared markings come from one panel, after the lines.
             _draw_infusion(ax, infusion_start, infusion_end, times, label=ax is axes[-1])
@@ -145,13 +169,11 @@ def session_chart_svg(
 
         bottom = axes[-1]
         bottom.set_xlabel(f"Time ({tz.key})")
+        bottom.xaxis.set_gid("time-axis")
         if times:
             span = max(times) - min(times)
             padding = max(span * 0.03, timedelta(minutes=2))
-            bottom.set_xlim(_num(min(times) - padding), _num(max(times) + padding))
-            locator = mdates.AutoDateLocator(tz=tz, minticks=5, maxticks=12)
-            bottom.xaxis.set_major_locator(locator)
-            bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+            _draw_time_axis(bottom, min(times) - padding, max(times) + padding, tz)
         else:
             bottom.set_xticks([])
         if not points:
@@ -165,7 +187,7 @@ def session_chart_svg(
                 bbox={"facecolor": "white", "edgecolor": "none"},
             )
 
-        fig.legend(loc="outside lower center", ncols=7, fontsize=8, frameon=False)
+        fig.legend(loc="outside lower center", ncols=8, fontsize=8, frameon=False)
         return _render(fig, image_format)
 
 
@@ -230,6 +252,37 @@ def outcomes_chart_svg(
         return _render(fig, image_format)
 
 
+def _draw_time_axis(ax: Axes, start: datetime, end: datetime, tz: ZoneInfo) -> None:
+    """Ticks on round local clock times, at a step chosen by the span, so a session of two
+    minutes and one of three hours both get a handful of labels and none repeats: a whole
+    minute at least; the date once the view spans a day; the zone's abbreviation when the
+    view crosses a change of clock (01:30 EDT and 01:30 EST are an hour apart)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # so that + timedelta is elapsed
+    ax.set_xlim(_num(start), _num(end))
+    span_minutes = (end - start).total_seconds() / 60
+    dated = end - start >= timedelta(days=1)
+    max_ticks = MAX_DATED_TIME_TICKS if dated else MAX_TIME_TICKS
+    step_minutes = next(
+        (step for step in TIME_TICK_STEPS_MINUTES if span_minutes / step < max_ticks),
+        math.ceil(span_minutes / max_ticks / (24 * 60)) * 24 * 60,  # whole days
+    )
+    # The first round clock time in view, then one step of elapsed time after another (not of
+    # wall-clock time, whose repeated or skipped hour would bunch or gap the ticks).
+    local_start = start.astimezone(tz)
+    minutes_into_day = (
+        local_start - local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+    ).total_seconds() / 60
+    first = start + timedelta(
+        minutes=math.ceil(minutes_into_day / step_minutes) * step_minutes - minutes_into_day
+    )
+    count = math.floor((end - first) / timedelta(minutes=step_minutes)) + 1
+    ax.set_xticks([_num(first + timedelta(minutes=step_minutes * i)) for i in range(count)])
+    label = "%d %b %H:%M" if dated else "%H:%M"
+    if local_start.utcoffset() != end.astimezone(tz).utcoffset():
+        label += " %Z"
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(label, tz=tz))
+
+
 def _draw_vital_panel(
     ax: Axes, panel: _Panel, points: Sequence[ChartPoint], bands: Sequence[Band]
 ) -> None:
@@ -249,11 +302,25 @@ def _draw_vital_panel(
         label=panel.axis_label.split(" (")[0],
         gid=_element_id(panel.name),
     )
+    if points and not readings:
+        # Readings, but none with this value: say so rather than leave an empty panel.
+        ax.text(
+            0.5,
+            0.5,
+            "Not recorded",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            bbox={"facecolor": "white", "edgecolor": "none"},
+        )
     edges = [edge for band in bands for edge in (band.low, band.high) if edge is not None]
     in_view = [*values, *edges, *panel.usual_range]
     low, high = min(in_view), max(in_view)
     margin = max((high - low) * 0.12, 5)
-    ax.set_ylim(low - margin, high + margin)
+    top = high + margin
+    if panel.highest_possible is not None:
+        top = min(top, panel.highest_possible + 1)
+    ax.set_ylim(low - margin, top)
     bottom, top = ax.get_ylim()
 
     label_position = blended_transform_factory(ax.transAxes, ax.transData)
@@ -278,6 +345,8 @@ def _draw_vital_panel(
             fontsize=7,
             color=BAND_LABEL_COLOUR,
         )
+    # Whole numbers (every measurement is), in steps of 1, 2, 5 or 10 times a power of ten.
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_ylabel(panel.axis_label)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
 

@@ -26,6 +26,18 @@ from scheduling.selectors import session_get
 PEAK_CHECK_AFTER = timedelta(minutes=40)
 PEAK_CHECK_WINDOW = timedelta(minutes=10)
 
+# The measured values whose highest and lowest reading the summary reports (consciousness is a
+# level, not a number). Both ends of each: a low blood pressure, heart rate or respiratory rate
+# matters as much as a high one; for SpO2 the lowest is the one that matters.
+SUMMARY_EXTREMES = (
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "respiratory_rate",
+    "temperature_c",
+)
+
 
 def adverse_event_list(*, session: InfusionSession) -> QuerySet[AdverseEvent]:
     return AdverseEvent.objects.filter(session=session).order_by("occurred_at", "pk")
@@ -56,9 +68,11 @@ def _summary(session: InfusionSession) -> dict[str, Any]:
     start = InfusionStart.objects.filter(session=session).select_related("baseline_reading").first()
     transitions = {t.action: t for t in session.transitions.all()}
 
-    def peak(field: str) -> VitalReading | None:
+    def extreme(field: str, *, lowest: bool) -> dict[str, Any] | None:
+        # The first reading (in taken_at order) to reach the extreme; None if never measured.
         with_value = [r for r in current if getattr(r, field) is not None]
-        return max(with_value, key=lambda r: getattr(r, field), default=None)
+        pick = min if lowest else max
+        return _reading(pick(with_value, key=lambda r: getattr(r, field), default=None))
 
     at_40 = None
     if session.started_at is not None:
@@ -105,11 +119,9 @@ def _summary(session: InfusionSession) -> dict[str, Any]:
             "discharged_at": discharge.at if discharge else None,
         },
         "baseline": _reading(start.baseline_reading if start else None),
-        "peak": {
-            "systolic": _reading(peak("systolic")),
-            "diastolic": _reading(peak("diastolic")),
-            "heart_rate": _reading(peak("heart_rate")),
-        },
+        # The reading with each measurement's highest value, and with its lowest.
+        "peak": {field: extreme(field, lowest=False) for field in SUMMARY_EXTREMES},
+        "lowest": {field: extreme(field, lowest=True) for field in SUMMARY_EXTREMES},
         "reading_at_40_minutes": _reading(at_40),
         "reading_before_discharge": _reading(before_discharge),
         "readings_count": len(current),
@@ -148,7 +160,13 @@ def _summary(session: InfusionSession) -> dict[str, Any]:
     }
 
 
-_CHART_PARAMETERS = {"systolic": "Systolic", "diastolic": "Diastolic", "heart_rate": "Heart rate"}
+_CHART_PARAMETERS = {
+    "systolic": "Systolic",
+    "diastolic": "Diastolic",
+    "heart_rate": "Heart rate",
+    "spo2": "SpO2",
+    "respiratory_rate": "Respiratory rate",
+}
 
 
 def _first(tier: dict[str, Any], keys: tuple[str, ...]) -> float | None:
@@ -187,7 +205,12 @@ def _chart_data(session: InfusionSession) -> dict[str, Any]:
         "title": f"Session {session.pk}: {session.protocol.name}",
         "points": [
             charts.ChartPoint(
-                at=r.taken_at, systolic=r.systolic, diastolic=r.diastolic, heart_rate=r.heart_rate
+                at=r.taken_at,
+                systolic=r.systolic,
+                diastolic=r.diastolic,
+                heart_rate=r.heart_rate,
+                spo2=r.spo2,
+                respiratory_rate=r.respiratory_rate,
             )
             for r in readings
         ],
