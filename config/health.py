@@ -1,6 +1,8 @@
-"""Liveness (/healthz: the process answers) and readiness (/readyz: database and broker)."""
+"""Liveness (/healthz: the process answers) and readiness (/readyz: database and broker, and the
+warnings the apps register, e.g. a clinic that no critical page could reach)."""
 
 import logging
+from collections.abc import Callable
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -9,6 +11,24 @@ from django.views.decorators.http import require_GET
 from config.celery_app import app as celery_app
 
 logger = logging.getLogger(__name__)
+
+# Warnings the apps add to /readyz's answer (AppConfig.ready): each a callable returning
+# sentences. They inform; they never make the service unready. (config imports no app.)
+_WARNINGS: list[Callable[[], list[str]]] = []
+
+
+def register_readiness_warnings(source: Callable[[], list[str]]) -> None:
+    _WARNINGS.append(source)
+
+
+def _warnings() -> list[str]:
+    found: list[str] = []
+    for source in _WARNINGS:
+        try:
+            found.extend(source())
+        except Exception:
+            logger.warning("readiness: a warning source failed", exc_info=True)
+    return found
 
 
 @require_GET
@@ -52,4 +72,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
             },
             status=503,
         )
-    return JsonResponse({"status": "ok", "checks": checks})
+    body: dict[str, object] = {"status": "ok", "checks": checks}
+    warnings = _warnings()
+    if warnings:
+        body["warnings"] = warnings
+    return JsonResponse(body)

@@ -8,9 +8,13 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from config.api.permissions import register_url_object
         from config.errors import register_constraint_error
+        from config.health import register_readiness_warnings
         from monitoring.selectors import alert_get
+        from monitoring.selectors.paging import paging_warnings
 
         register_url_object("alert_id", alert_get)
+        # "no reachable clinician for clinic X": a critical page there would reach nobody.
+        register_readiness_warnings(paging_warnings)
 
         # Ingests of one session take turns, so a reading id can only race itself across two
         # sessions: the second to commit is told as a known id with other content would be

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -74,3 +75,23 @@ def latest_reading(
     if since is not None:
         readings = readings.filter(taken_at__gte=since)
     return readings.order_by("-taken_at", "-received_at").first()
+
+
+def latest_values(
+    session: InfusionSession, *, since: datetime, fields: Sequence[str]
+) -> dict[str, tuple[Any, datetime]]:
+    """For each of `fields`, its most recent value (and when it was taken) among the readings
+    taken since `since` that no correction has replaced. One query."""
+    readings = (
+        VitalReading.objects.filter(
+            session=session, superseded_by__isnull=True, taken_at__gte=since
+        )
+        .order_by("-taken_at", "-received_at")
+        .values("taken_at", *fields)
+    )
+    latest: dict[str, tuple[Any, datetime]] = {}
+    for row in readings:
+        for name in fields:
+            if name not in latest and row[name] is not None:
+                latest[name] = (row[name], row["taken_at"])
+    return latest

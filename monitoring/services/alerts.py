@@ -3,6 +3,7 @@ acknowledgement. Vitals flagging and the PHQ-9 item-9 path both raise through `a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -31,6 +32,9 @@ from scheduling.models import InfusionSession
 # Missed reading: none for the protocol's interval plus this (CLINICAL.md).
 MISSED_READING_SLACK = timedelta(minutes=5)
 MAX_ESCALATION_LEVEL = 3
+
+
+logger = logging.getLogger(__name__)
 
 
 def alerts_raise(alerts: Sequence[Alert]) -> None:
@@ -69,34 +73,50 @@ def _recipients(alert: Alert, level: int) -> list[User]:
 
 def _page(alert: Alert, *, level: int) -> list[User]:
     """Write urgent messages about a critical alert to the outbox (in the caller's
-    transaction) and hand them to the workers on commit."""
-    recipients = _recipients(alert, level)
+    transaction), hand them to the workers on commit, and record on the alert whom they went
+    to. A level that reaches nobody (no phone or e-mail among its staff) goes up the chain at
+    once, and the alert is marked unreachable: a page must never vanish in silence."""
     where = f" in session {alert.session_id}" if alert.session_id else ""
-    body = (
-        f"CRITICAL{' (escalated)' if level else ''}: {alert.message} "
-        f"Patient #{alert.patient_id}{where}. Acknowledge in the clinic app."
-    )
-    for user in recipients:
-        contact = _contact(user)
-        if contact is None:
-            continue
-        channel, address = contact
-        notification = notification_schedule(
-            clinic=alert.clinic,
-            kind=NotificationKind.ALERT,
-            channel=channel,
-            recipient=address,
-            recipient_user=user,
-            subject="Critical alert",
-            body=body,
-            scheduled_for=timezone.now(),
-            dedup_key=f"alert:{alert.pk}:level{level}:user{user.pk}",
-            patient=alert.patient,
-            urgent=True,
-            session=alert.session_id,
+    paged: list[User] = []
+    while True:
+        body = (
+            f"CRITICAL{' (escalated)' if level else ''}: {alert.message} "
+            f"Patient #{alert.patient_id}{where}. Acknowledge in the clinic app."
         )
-        enqueue_on_commit(notification_deliver, notification.pk)
-    return recipients
+        for user in _recipients(alert, level):
+            contact = _contact(user)
+            if contact is None:
+                continue
+            channel, address = contact
+            notification = notification_schedule(
+                clinic=alert.clinic,
+                kind=NotificationKind.ALERT,
+                channel=channel,
+                recipient=address,
+                recipient_user=user,
+                subject="Critical alert",
+                body=body,
+                scheduled_for=timezone.now(),
+                dedup_key=f"alert:{alert.pk}:level{level}:user{user.pk}",
+                patient=alert.patient,
+                urgent=True,
+                session=alert.session_id,
+            )
+            enqueue_on_commit(notification_deliver, notification.pk)
+            paged.append(user)
+        if paged or level >= MAX_ESCALATION_LEVEL:
+            break
+        logger.warning("alert %s: nobody reachable at level %s; going up", alert.pk, level)
+        alert.unreachable = True
+        level += 1
+    alert.paged = [*alert.paged, *(user.pk for user in paged if user.pk not in alert.paged)]
+    if not paged:
+        alert.unreachable = True
+        logger.error(
+            "alert %s: no reachable staff at any level of clinic %s", alert.pk, alert.clinic_id
+        )
+    Alert.objects.filter(pk=alert.pk).update(paged=alert.paged, unreachable=alert.unreachable)
+    return paged
 
 
 def alerts_escalate_due() -> int:

@@ -5,6 +5,7 @@ changes the status through scheduling's one owner of it (`session_lock`,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from clinic.models import Role, User
 from clinic.services import (
     audit_record,
 )
-from config.errors import ApplicationError, Conflict
+from config.errors import ApplicationError, Conflict, Forbidden, Invalid
 from monitoring import rules
 from monitoring.judgement import RECORDING_STATUSES, rules_reading, session_thresholds
 from monitoring.models import (
@@ -26,9 +27,9 @@ from monitoring.models import (
     InfusionStart,
     Severity,
 )
-from monitoring.selectors.vitals import latest_reading
+from monitoring.selectors.vitals import latest_reading, latest_values
 from monitoring.services.surveys import followups_create
-from scheduling.models import InfusionSession, SessionStatus
+from scheduling.models import DischargeArrangement, InfusionSession, SessionStatus
 from scheduling.services import session_check_opened, session_lock, session_status_change
 
 # Discharge: the last reading must be at most this old (CLINICAL.md).
@@ -136,38 +137,153 @@ def session_stop(
     )
 
 
-def discharge_failures(session: InfusionSession, now: datetime) -> list[str]:
-    """What stands between the patient and going home (CLINICAL.md "Discharge")."""
-    failures = []
-    last = latest_reading(session)
-    if last is None:
-        failures.append("There is no reading.")
-    else:
-        if now - last.taken_at > DISCHARGE_READING_MAX_AGE:
-            failures.append("The last reading is more than 15 minutes old.")
-        if not rules.within_warning_limits(rules_reading(last), session_thresholds(session)):
-            failures.append("The last reading is outside the warning limits.")
+# CLINICAL.md "Discharge": the measurements a full set must hold, and the ones judged against
+# the warning limits (every monitored one the window has).
+DISCHARGE_REQUIRED = ("systolic", "diastolic", "heart_rate", "spo2")
+DISCHARGE_JUDGED = (*DISCHARGE_REQUIRED, "respiratory_rate", "temperature_c", "consciousness")
+MEASUREMENT_WORDS = {
+    "systolic": "systolic BP",
+    "diastolic": "diastolic BP",
+    "heart_rate": "heart rate",
+    "spo2": "SpO2",
+}
+
+
+@dataclass(frozen=True)
+class DischargeCheck:
+    """The unmet criteria: their codes (API.md) and a sentence for each."""
+
+    criteria: list[str]
+    failures: list[str]
+
+
+def discharge_check(session: InfusionSession, now: datetime) -> DischargeCheck:
+    """What stands between the patient and going home with their escort (CLINICAL.md
+    "Discharge"): recovery time since the infusion ended, a full recent set of vital signs
+    within the warning limits, consciousness alert, no open critical alert, an escort."""
+    unmet: list[tuple[str, str]] = []
+    ended = session.completed_at
+    recovery = timedelta(minutes=session.protocol.recovery_minutes)
+    if ended is None or now - ended < recovery:
+        left = recovery if ended is None else recovery - (now - ended)
+        unmet.append(
+            (
+                "recovery_time",
+                f"Recovery lasts {session.protocol.recovery_minutes} minutes after the "
+                f"infusion; {max(1, -(-int(left.total_seconds()) // 60))} minute(s) remain.",
+            )
+        )
+    latest = latest_values(session, since=now - DISCHARGE_READING_MAX_AGE, fields=DISCHARGE_JUDGED)
+    missing = [MEASUREMENT_WORDS[name] for name in DISCHARGE_REQUIRED if name not in latest]
+    if missing:
+        unmet.append(
+            (
+                "vitals_recent",
+                "No " + ", ".join(missing) + " taken in the last 15 minutes: a full set "
+                "(blood pressure, heart rate, SpO2) is needed.",
+            )
+        )
+    values = {name: value for name, (value, _) in latest.items()}
+    reading = rules.Reading(**{k: v for k, v in values.items() if k != "consciousness"})
+    if not rules.within_warning_limits(reading, session_thresholds(session)):
+        flagged = ", ".join(
+            flag.message for flag in rules.vital_flags(reading, session_thresholds(session))
+        )
+        unmet.append(("vitals_in_limits", f"Not within the warning limits: {flagged}"))
+    if values.get("consciousness") != "alert":
+        unmet.append(
+            (
+                "consciousness",
+                "Consciousness has not been recorded as alert in the last 15 minutes.",
+            )
+        )
     if Alert.objects.filter(
         session=session, status=AlertStatus.OPEN, severity=Severity.CRITICAL
     ).exists():
-        failures.append("A critical alert is still open.")
+        unmet.append(("open_critical_alert", "A critical alert is still open."))
     if not session.escort_confirmed:
-        failures.append("No escort or driver was confirmed.")
-    return failures
+        unmet.append(("escort", "No escort or driver was confirmed."))
+    return DischargeCheck([code for code, _ in unmet], [sentence for _, sentence in unmet])
 
 
 @transaction.atomic(durable=True)
-def session_discharge(*, actor: User, session: InfusionSession) -> InfusionSession:
+def session_discharge(
+    *,
+    actor: User,
+    session: InfusionSession,
+    arrangement: str = DischargeArrangement.HOME_WITH_ESCORT,
+    reason: str = "",
+) -> InfusionSession:
+    """Discharge home with the escort once every criterion is met; or, by a clinician with a
+    written reason, to another arrangement (ambulance, admission), with the unmet criteria kept
+    in the record rather than blocking the transfer."""
+    reason = reason.strip()
+    if arrangement != DischargeArrangement.HOME_WITH_ESCORT:
+        if actor.effective_role != Role.CLINICIAN:
+            raise Forbidden(
+                "permission_denied", "Only a clinician may discharge to another arrangement."
+            )
+        if not reason:
+            raise Invalid.field("reason", "Say why the patient leaves this way.")
     session = session_lock(session, "discharge")
-    failures = discharge_failures(session, timezone.now())
-    if failures:
+    check = discharge_check(session, timezone.now())
+    if check.criteria and arrangement == DischargeArrangement.HOME_WITH_ESCORT:
         raise Conflict(
             "discharge_criteria_unmet",
-            "Not ready for discharge: " + " ".join(failures),
-            extra={"failures": failures},
+            "Not ready for discharge: " + " ".join(check.failures),
+            extra={"failures": check.failures, "criteria": check.criteria},
         )
-    session_status_change(session, action="discharge", actor=actor)
+    session.discharge_arrangement = arrangement
+    session.discharge_reason = reason
+    session_status_change(
+        session,
+        action="discharge",
+        actor=actor,
+        reason=reason,
+        details={"arrangement": arrangement, "criteria_unmet": check.criteria},
+        fields=("discharge_arrangement", "discharge_reason"),
+    )
     followups_create(session)
+    return session
+
+
+@transaction.atomic(durable=True)
+def session_escort_confirm(
+    *, actor: User, session: InfusionSession, name: str = "", phone: str = ""
+) -> InfusionSession:
+    """A nurse (or clinician) confirms the escort after check-in, until discharge; who and when
+    are kept."""
+    session = InfusionSession.objects.select_for_update(of=("self",), no_key=True).get(
+        pk=session.pk
+    )
+    if session.status not in RECORDING_STATUSES:
+        raise Conflict(
+            "invalid_transition",
+            "An escort is confirmed from check-in until discharge; this session is "
+            f"{session.status.replace('_', ' ')}.",
+            extra={"status": session.status},
+        )
+    session.escort_confirmed = True
+    session.escort_confirmed_by = actor
+    session.escort_confirmed_at = timezone.now()
+    session.escort_name = name.strip()
+    session.escort_phone = phone.strip()
+    session.save(
+        update_fields=[
+            "escort_confirmed",
+            "escort_confirmed_by",
+            "escort_confirmed_at",
+            "escort_name",
+            "escort_phone",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="escort_confirm",
+        object_type="session",
+        object_id=session.pk,
+        patient=session.patient_id,
+    )
     return session
 
 

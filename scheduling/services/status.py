@@ -11,7 +11,7 @@ their checks and call the same two functions. docs/architecture.md has the table
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ from clinic.services import (
     audit_record,
     notifications_cancel,
 )
-from config.errors import ApplicationError, Conflict
+from config.errors import ApplicationError, Conflict, Invalid
 from scheduling import lifecycle
 from scheduling.models import (
     InfusionSession,
@@ -159,11 +159,31 @@ def session_check_in(
 
 
 @transaction.atomic(durable=True)
-def session_complete(*, actor: User, session: InfusionSession) -> InfusionSession:
-    """The infusion is over; recovery begins."""
+def session_complete(*, actor: User, session: InfusionSession, reason: str = "") -> InfusionSession:
+    """The infusion is over; recovery begins. Before its planned minutes it needs a reason, and
+    the transition records it as an early end (CLINICAL.md "Session lifecycle")."""
     session = session_lock(session, "complete")
-    session.completed_at = timezone.now()
-    return session_status_change(session, action="complete", actor=actor, fields=("completed_at",))
+    now = timezone.now()
+    planned = timedelta(minutes=session.protocol.infusion_minutes)
+    given = now - session.started_at if session.started_at is not None else planned
+    early = given < planned
+    reason = reason.strip()
+    if early and not reason:
+        raise Invalid.field(
+            "reason",
+            f"The infusion ran {int(given.total_seconds() // 60)} of its "
+            f"{session.protocol.infusion_minutes} minutes: say why it ends early.",
+        )
+    session.completed_at = now
+    details = {"early_end": early, "minutes_given": int(given.total_seconds() // 60)}
+    return session_status_change(
+        session,
+        action="complete",
+        actor=actor,
+        reason=reason,
+        details=details,
+        fields=("completed_at",),
+    )
 
 
 @transaction.atomic(durable=True)

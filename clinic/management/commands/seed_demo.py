@@ -92,6 +92,11 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)  # demo only: bypasses the password validators
                 user.save()
+            if not user.email and not user.phone:
+                # A page must reach someone: with the default console e-mail backend, critical
+                # alerts are printed in `make run`'s log (an older demo database gets them too).
+                user.email = f"{username}@demo.invalid"
+                user.save(update_fields=["email"])
             user.clinics.add(clinic)
         self.stdout.write(
             "Demo clinic ready. Log in as admin, scheduler, nurse or clinician, password 'demo'."
