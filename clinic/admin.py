@@ -1,49 +1,121 @@
-"""Django admin for clinic set-up. A clinic admin (is_staff, role admin) sees their clinics."""
+"""Django admin: clinic set-up, which a clinic admin edits, and the records they look into
+(the outbox here; sessions in scheduling/admin.py; readings, alerts and questionnaires in
+monitoring/admin.py, on the base classes of this module).
 
+- A clinic admin (is_staff, role admin) sees their clinics' rows; a superuser sees every row.
+- Records the services write (the outbox, sessions, readings, alerts, questionnaires) are
+  read-only here, for a superuser too: the rules live in the services (a session's status has
+  one owner, the outbox's worker claims its rows), and most clinical tables refuse UPDATE and
+  DELETE in the database anyway.
+- Times are shown in the row's clinic's zone, named; no creation time is editable.
+- Reads of patient data leave audit events as the API's do: the rows of a list page shown, and
+  a change page.
+"""
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.utils.timezone import get_default_timezone_name
 
-from clinic.models import AuditAction, AuditEvent, Chair, Clinic, Patient, Protocol, User
+from clinic.audit import audit_record, audit_record_many
+from clinic.models import (
+    AuditAction,
+    AuditEvent,
+    Chair,
+    Clinic,
+    ClinicClosure,
+    Notification,
+    Patient,
+    Protocol,
+    User,
+)
 from clinic.selectors import audit_event_list
-from clinic.services import audit_record
 from clinic.thresholds import ThresholdError, validate_threshold_overrides
 
+CLINIC_FILTER = ("clinic", admin.RelatedOnlyFieldListFilter)  # never lists another clinic's name
 
-def _is_clinic_admin(request: HttpRequest) -> bool:
+
+def is_clinic_admin(request: HttpRequest) -> bool:
     user = request.user
     return bool(
         user.is_active and user.is_staff and getattr(user, "effective_role", None) == "admin"
     )
 
 
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def viewer_timezone(request: HttpRequest) -> str:
+    """The zone for a time whose row names no clinic (a login, a shared protocol, a member of
+    staff): the viewer's clinics' zone when they share one, else the server's (UTC)."""
+    user = request.user
+    if isinstance(user, User) and not user.is_superuser:
+        zones = set(user.clinics.values_list("timezone", flat=True))
+        if len(zones) == 1:
+            return zones.pop()
+    return get_default_timezone_name()
+
+
+def row_timezone(obj: Any) -> str:
+    """The zone a row's times are shown in: its clinic's, as the admin's queryset annotates it
+    (`clinic_timezone`), else the server's (a row not read through the admin)."""
+    return getattr(obj, "clinic_timezone", None) or get_default_timezone_name()
+
+
+def clinic_local(value: datetime, zone_name: str) -> str:
+    return f"{value.astimezone(ZoneInfo(zone_name)):%Y-%m-%d %H:%M:%S} {zone_name}"
+
+
+def clinic_time(field: str, description: str) -> Callable[[Any, Any], str]:
+    """A column or read-only field showing the datetime `field` in the row's clinic's zone,
+    named (row_timezone), sortable by `field`: in place of the raw field, which Django would
+    show in UTC."""
+
+    @admin.display(description=description, ordering=field)
+    def local(model_admin: Any, obj: Any) -> str:
+        value = getattr(obj, field)
+        if value is None or obj._state.adding:
+            return model_admin.get_empty_value_display()
+        return clinic_local(value, row_timezone(obj))
+
+    local.__name__ = f"{field}_local"
+    return local
+
+
 class RoleAdmin(admin.ModelAdmin):
     """Clinic admins (role admin, is_staff) manage set-up without per-model permissions."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_clinic_admin(request) or super().has_module_permission(request)
+        return is_clinic_admin(request) or super().has_module_permission(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_clinic_admin(request) or super().has_view_permission(request, obj)
+        return is_clinic_admin(request) or super().has_view_permission(request, obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return _is_clinic_admin(request) or super().has_add_permission(request)
+        return is_clinic_admin(request) or super().has_add_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_clinic_admin(request) or super().has_change_permission(request, obj)
+        return is_clinic_admin(request) or super().has_change_permission(request, obj)
 
 
 class AuditedAdmin(RoleAdmin):
-    """Admin changes leave the same audit events as the API's."""
+    """Admin changes leave the same audit events as the API's; a new row records its creator."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change and getattr(obj, "created_by_id", False) is None:
+            obj.created_by = _actor(request)
         super().save_model(request, obj, form, change)
         audit_record(
-            actor=request.user if isinstance(request.user, User) else None,
+            actor=_actor(request),
             action=AuditAction.UPDATE if change else AuditAction.CREATE,
             object_type=obj._meta.model_name,
             object_id=obj.pk,
@@ -52,21 +124,80 @@ class AuditedAdmin(RoleAdmin):
 
 
 class ClinicScopedAdmin(AuditedAdmin):
-    """Limits rows and clinic choices to the admin's clinics (a superuser sees all)."""
+    """Limits rows and clinic choices to the admin's clinics (a superuser sees all), gives each
+    row its clinic's zone (`clinic_timezone`, for `clinic_time`), and audits reads of patient
+    data when `audit_object_type` is set."""
 
-    clinic_path = "clinic"
+    clinic_path = "clinic"  # the lookup from a row to its clinic ("pk": the row is one)
+    audit_object_type: str | None = None  # set: the rows are patient data
+    patient_id_path = "patient_id"  # the attributes from a row to its patient's id
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "clinic" and not request.user.is_superuser:
             kwargs["queryset"] = request.user.clinics.all()  # type: ignore[union-attr]
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def scope(self, queryset: QuerySet[Any], clinics: QuerySet[Clinic]) -> QuerySet[Any]:
+        return queryset.filter(**{f"{self.clinic_path}__in": clinics})
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
-        user = request.user
-        if user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.clinic_path}__in": user.clinics.all()})  # type: ignore[union-attr]
+        if not request.user.is_superuser:
+            queryset = self.scope(queryset, request.user.clinics.all())  # type: ignore[union-attr]
+        zone = "timezone" if self.clinic_path == "pk" else f"{self.clinic_path}__timezone"
+        return queryset.annotate(clinic_timezone=Coalesce(F(zone), Value(viewer_timezone(request))))
+
+    def audit_reads(self, request: HttpRequest, rows: Iterable[Any]) -> None:
+        if self.audit_object_type is None:
+            return
+        entries = []
+        for row in rows:
+            patient_id = row
+            for name in self.patient_id_path.split("."):
+                patient_id = getattr(patient_id, name)
+            entries.append((self.audit_object_type, row.pk, patient_id))
+        if entries:
+            audit_record_many(actor=_actor(request), action=AuditAction.READ, entries=entries)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            # The page's rows, fetched once: the template reads the same evaluated queryset.
+            self.audit_reads(request, changelist.result_list)
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        shown = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and shown is not None:
+            self.audit_reads(request, [shown])
+        return response
+
+
+class ReadOnlyRecordAdmin(ClinicScopedAdmin):
+    """Rows the services write: viewed here, never added, changed or deleted. The change page
+    shows `readonly_fields`, in order (datetimes through `clinic_time`)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return list(self.get_readonly_fields(request, obj))
 
 
 @admin.register(Clinic)
@@ -74,30 +205,61 @@ class ClinicAdmin(ClinicScopedAdmin):
     clinic_path = "pk"
     list_display = ["name", "timezone", "opening_time", "closing_time"]
     search_fields = ["name"]
+    exclude = ["created_at"]
+    readonly_fields = ["created_at_local"]
+    created_at_local = clinic_time("created_at", "created")
+
+
+@admin.register(ClinicClosure)
+class ClinicClosureAdmin(ReadOnlyRecordAdmin):
+    """Read-only: a closure is made through its service, which lists the sessions it hits."""
+
+    list_display = ["date", "clinic", "opens_at", "closes_at", "reason"]
+    list_filter = [CLINIC_FILTER]
+    list_select_related = ["clinic"]
+    ordering = ["-date"]
+    readonly_fields = [
+        "clinic",
+        "date",
+        "opens_at",
+        "closes_at",
+        "reason",
+        "created_by",
+        "created_at_local",
+    ]
+    created_at_local = clinic_time("created_at", "created")
 
 
 @admin.register(Chair)
 class ChairAdmin(ClinicScopedAdmin):
     list_display = ["name", "clinic", "is_active"]
-    list_filter = ["clinic", "is_active"]
+    list_filter = [CLINIC_FILTER, "is_active"]
+    list_select_related = ["clinic"]
 
 
 @admin.register(Patient)
 class PatientAdmin(ClinicScopedAdmin):
-    list_display = ["last_name", "first_name", "clinic", "preferred_channel", "created_at"]
-    list_filter = ["clinic", "preferred_channel"]
+    audit_object_type = "patient"
+    patient_id_path = "pk"
+    list_display = ["last_name", "first_name", "clinic", "preferred_channel", "created_at_local"]
+    list_filter = [CLINIC_FILTER, "preferred_channel"]
+    list_select_related = ["clinic"]
     search_fields = ["last_name", "first_name", "email"]
+    exclude = ["created_at", "contraindications_reviewed_at"]
     readonly_fields = [
-        "created_at",
+        "created_at_local",
         "created_by",
-        "contraindications_reviewed_at",
+        "contraindications_reviewed_at_local",
         "contraindications_reviewed_by",
     ]
+    raw_id_fields = ["user"]
+    created_at_local = clinic_time("created_at", "created")
+    contraindications_reviewed_at_local = clinic_time(
+        "contraindications_reviewed_at", "contraindications reviewed"
+    )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # clinical records are never deleted
-
-    raw_id_fields = ["user"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))
@@ -105,30 +267,18 @@ class PatientAdmin(ClinicScopedAdmin):
             fields.append("contraindications")  # reviewed flags are part of the record
         return fields
 
-    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> Any:
-        if request.method == "GET":
-            audit_record(
-                actor=request.user if isinstance(request.user, User) else None,
-                action=AuditAction.READ,
-                object_type="patient",
-                object_id=object_id,
-                patient=int(object_id) if object_id.isdigit() else None,
-            )
-        return super().change_view(request, object_id, *args, **kwargs)
-
 
 @admin.register(Protocol)
 class ProtocolAdmin(ClinicScopedAdmin):
     list_display = ["name", "clinic", "route", "dose_mg_per_kg", "infusion_minutes", "is_active"]
     list_filter = ["route", "is_active"]
+    list_select_related = ["clinic"]
+    exclude = ["created_at"]
+    readonly_fields = ["created_at_local", "created_by"]
+    created_at_local = clinic_time("created_at", "created")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(clinic__in=request.user.clinics.all()) | queryset.filter(  # type: ignore[union-attr]
-            clinic__isnull=True
-        )
+    def scope(self, queryset: QuerySet[Any], clinics: QuerySet[Clinic]) -> QuerySet[Any]:
+        return queryset.filter(Q(clinic__in=clinics) | Q(clinic__isnull=True))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.clinic_id is None and not request.user.is_superuser:
@@ -155,29 +305,36 @@ class ProtocolAdmin(ClinicScopedAdmin):
 
 @admin.register(User)
 class StaffAdmin(AuditedAdmin, UserAdmin):
+    """Staff may work in several clinics: their times are shown in the viewer's clinics' zone."""
+
     list_display = ["username", "role", "first_name", "last_name", "is_active"]
     list_filter = ["role", "is_active"]
-    fieldsets = (*UserAdmin.fieldsets, ("Clinic", {"fields": ("role", "phone", "clinics")}))  # type: ignore[misc]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        (
+            "Permissions",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Important dates", {"fields": ("last_login_local", "date_joined_local")}),
+        ("Clinic", {"fields": ("role", "phone", "clinics")}),
+    )
+    readonly_fields = ["last_login_local", "date_joined_local"]
+    last_login_local = clinic_time("last_login", "last login")
+    date_joined_local = clinic_time("date_joined", "date joined")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        members = User.objects.filter(clinics__in=request.user.clinics.all()).values("pk")  # type: ignore[union-attr]
-        return queryset.filter(pk__in=members, is_superuser=False)
+        if not request.user.is_superuser:
+            members = User.objects.filter(clinics__in=request.user.clinics.all()).values("pk")  # type: ignore[union-attr]
+            queryset = queryset.filter(pk__in=members, is_superuser=False)
+        return queryset.annotate(clinic_timezone=Value(viewer_timezone(request)))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
         # Only a superuser may grant superuser status, admin-site access or raw permissions.
-        return (
-            "is_superuser",
-            "is_staff",
-            "user_permissions",
-            "groups",
-            "last_login",
-            "date_joined",
-        )
+        return (*self.readonly_fields, "is_superuser", "is_staff", "user_permissions", "groups")
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "clinics" and not request.user.is_superuser:
@@ -194,8 +351,11 @@ class StaffAdmin(AuditedAdmin, UserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(RoleAdmin):
+    """An event about a patient is shown in the patient's clinic's zone, others (logins) in
+    the viewer's."""
+
     list_display = [
-        "at",
+        "at_local",
         "actor_username",
         "role",
         "action",
@@ -206,11 +366,18 @@ class AuditEventAdmin(RoleAdmin):
     ]
     list_filter = ["action", "object_type"]
     list_select_related = ["patient"]
+    exclude = ["at"]
+    readonly_fields = ["at_local"]
+    at_local = clinic_time("at", "at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        if isinstance(request.user, User):
-            return audit_event_list(user=request.user)
-        return AuditEvent.objects.none()
+        if not isinstance(request.user, User):
+            return AuditEvent.objects.none()
+        return audit_event_list(user=request.user).annotate(
+            clinic_timezone=Coalesce(
+                F("patient__clinic__timezone"), Value(viewer_timezone(request))
+            )
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -220,3 +387,47 @@ class AuditEventAdmin(RoleAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyRecordAdmin):
+    """The outbox, as the API shows it: not the body, which carries survey links' tokens."""
+
+    audit_object_type = "notification"
+    list_display = [
+        "id",
+        "kind",
+        "channel",
+        "recipient",
+        "status",
+        "scheduled_for_local",
+        "sent_at_local",
+        "patient",
+        "attempts",
+    ]
+    list_filter = ["status", "kind", "channel", CLINIC_FILTER]
+    list_select_related = ["patient"]
+    ordering = ["-scheduled_for"]
+    readonly_fields = [
+        "clinic",
+        "patient",
+        "recipient_user",
+        "kind",
+        "channel",
+        "recipient",
+        "urgent",
+        "status",
+        "scheduled_for_local",
+        "attempts",
+        "last_error",
+        "provider_message_id",
+        "sent_at_local",
+        "cancelled_at_local",
+        "session",
+        "survey",
+        "created_at_local",
+    ]
+    scheduled_for_local = clinic_time("scheduled_for", "scheduled for")
+    sent_at_local = clinic_time("sent_at", "sent")
+    cancelled_at_local = clinic_time("cancelled_at", "cancelled")
+    created_at_local = clinic_time("created_at", "created")
