@@ -287,6 +287,9 @@ def main() -> int:
     var_dir = BASE_DIR / (env.get("CLINIC_VAR_DIR") or VAR_DIR)
     env["CLINIC_VAR_DIR"] = str(var_dir)
     env.setdefault("PORT", "8000")
+    # Keep beat's and the worker's every-few-seconds sweep lines out of the log
+    # (config/celery_app.py); CELERY_QUIET_SWEEPS=0 shows them.
+    env.setdefault("CELERY_QUIET_SWEEPS", "1")
     env["PYTHONUNBUFFERED"] = "1"  # each line reaches honcho, and the terminal, as it is written
     # The Procfile names programs: the ones installed beside this Python.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *os.get_exec_path(env)])

@@ -165,7 +165,11 @@ LOGIN_MAX_FAILURES_PER_USERNAME = env.int("LOGIN_MAX_FAILURES_PER_USERNAME", def
 LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=50)
 
 # Where patients open their questionnaire links (the public address of this service).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+# The base of links sent to patients; by default the address `make run` serves on (PORT), so a
+# link works on the machine that sent it. Set it to the public HTTPS address in production.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="") or (
+    f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+)
 # Public (no login) questionnaire pages: requests per address per minute.
 PUBLIC_SURVEY_RATE_PER_MINUTE = env.int("PUBLIC_SURVEY_RATE_PER_MINUTE", default=30)
 # Shared by every web process for rate limits: e.g. redis://localhost:6379/1 in production.

@@ -95,6 +95,29 @@ def exercise(launched: Launched) -> None:
     assert len(patients) == 3
 
 
+def survey_link_points_at_this_server(launched: Launched) -> None:
+    """A questionnaire link sent from `make run` opens on the port it serves (PORT), not :8000."""
+    status, body = http(
+        "POST",
+        f"{launched.base}/api/v1/auth/login/",
+        {"username": "clinician", "password": "demo"},
+    )
+    assert status == 200, body
+    headers = {"Authorization": f"Bearer {body['token']}", "Content-Type": "application/json"}
+    listing = urllib.request.Request(f"{launched.base}/api/v1/patients/", headers=headers)
+    with urllib.request.urlopen(listing, timeout=5) as response:
+        patient = json.loads(response.read())["results"][0]["id"]
+    create = urllib.request.Request(
+        f"{launched.base}/api/v1/surveys/",
+        data=json.dumps({"patient": patient, "instrument": "phq9"}).encode(),
+        headers=headers,
+        method="POST",
+    )
+    with urllib.request.urlopen(create, timeout=5) as response:
+        url = json.loads(response.read())["url"]
+    assert url.startswith(f"{launched.base}/s/"), url
+
+
 def assert_all_stopped(processes: list[psutil.Process]) -> None:
     _, alive = psutil.wait_procs(processes, timeout=15)
     assert not alive, f"still running after stop: {[p.pid for p in alive]}"
@@ -118,10 +141,16 @@ def test_make_run_on_the_embedded_defaults(tmp_path) -> None:
         assert {"gunicorn", "celery"} <= {
             Path(p.cmdline()[1]).name for p in started if len(p.cmdline()) > 1
         }
+        survey_link_points_at_this_server(launched)
+        time.sleep(12)  # beat sends its sweeps every 5 and 10 s: some ran by now
         assert launched.stop() == 0
         assert_all_stopped([*started, postmaster])
         log = launched.log.read_text()
         assert "filesystem transport" in log
+        # Beat's and the worker's every-few-seconds sweep lines are kept out.
+        assert "Sending due task" not in log, log[-3000:]
+        assert "vital_readings_flag_unflagged[" not in log, log[-3000:]
+        assert "celery@" in log and " ready." in log  # the worker's other INFO lines stay
         # The processes are the Procfile's, run by honcho (it names them web.1, ...).
         assert all(f"{name}.1 started" in log for name in ("web", "worker", "beat")), log
     finally:
