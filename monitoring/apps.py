@@ -16,6 +16,13 @@ class MonitoringConfig(AppConfig):
         # "no reachable clinician for clinic X": a critical page there would reach nobody.
         register_readiness_warnings(paging_warnings)
 
+        from monitoring.services.surveys import survey_baseline_on_booking
+        from scheduling.services.booking import register_booking_hook
+
+        # A first booking gets its baseline questionnaires at once (a patient may check in
+        # seconds later); the beat sweep stays as the safety net.
+        register_booking_hook(survey_baseline_on_booking)
+
         # Ingests of one session take turns, so a reading id can only race itself across two
         # sessions: the second to commit is told as a known id with other content would be
         # (without the id: the constraint does not say which; the tablet knows what it sent).

@@ -151,14 +151,33 @@ def followups_create(session: InfusionSession) -> None:
             )
 
 
+def surveys_create_baseline(patient: Patient) -> int:
+    """A baseline PHQ-9 and GAD-7 for a patient who has had no infusion and has no baseline
+    yet, in the caller's transaction; how many were created. Called when a session is booked
+    (scheduling's booking hook, registered in MonitoringConfig.ready), so that the baseline
+    exists before the patient can check in; the sweep below is the safety net."""
+    if not patient.clinic.survey_baseline_enabled:
+        return 0
+    # The patient's row is locked by the booking (spacing check): two bookings cannot both
+    # find no baseline.
+    if Survey.objects.filter(patient=patient, source=SurveySource.BASELINE).exists():
+        return 0
+    if InfusionSession.objects.filter(patient=patient, started_at__isnull=False).exists():
+        return 0
+    for code in instruments.INSTRUMENTS:
+        _survey_create(
+            patient=patient, instrument=code, source=SurveySource.BASELINE, due_at=timezone.now()
+        )
+    return len(instruments.INSTRUMENTS)
+
+
 def surveys_create_baselines(*, limit: int = 200) -> int:
-    """Beat job: a baseline PHQ-9 and GAD-7 for every patient who has a session booked, has had
-    no infusion yet, and has no baseline survey. (A sweep rather than a call from booking:
-    scheduling does not depend on monitoring.)"""
+    """Beat job, the safety net under the booking hook: a baseline for every patient with a
+    session booked or checked in, no infusion yet, and no baseline survey."""
     patients = (
         Patient.objects.filter(
             clinic__survey_baseline_enabled=True,
-            sessions__status=SessionStatus.SCHEDULED,
+            sessions__status__in=(SessionStatus.SCHEDULED, SessionStatus.CHECKED_IN),
         )
         .exclude(sessions__started_at__isnull=False)
         .exclude(surveys__source=SurveySource.BASELINE)
@@ -168,15 +187,13 @@ def surveys_create_baselines(*, limit: int = 200) -> int:
     created = 0
     for patient in patients:
         with transaction.atomic():
-            for code in instruments.INSTRUMENTS:
-                _survey_create(
-                    patient=patient,
-                    instrument=code,
-                    source=SurveySource.BASELINE,
-                    due_at=timezone.now(),
-                )
-                created += 1
+            created += surveys_create_baseline(patient)
     return created
+
+
+def survey_baseline_on_booking(session: InfusionSession) -> None:
+    """Scheduling's booking hook: the baseline questionnaires of a first booking."""
+    surveys_create_baseline(session.patient)
 
 
 def surveys_expire_overdue() -> int:

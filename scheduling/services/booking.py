@@ -8,7 +8,7 @@ Lock order: a session row, then a nurse row. Nothing here holds a lock while doi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,16 @@ from scheduling.services.reminders import schedule_reminders
 from scheduling.services.status import session_lock, session_transition_record
 
 MAX_SERIES_SESSIONS = 24
+
+# Called with each new booking, inside its transaction, by the apps above scheduling
+# (registered in their AppConfig.ready: monitoring creates a first booking's baseline
+# questionnaires). Scheduling imports none of them.
+_BOOKING_HOOKS: list[Callable[[InfusionSession], None]] = []
+
+
+def register_booking_hook(hook: Callable[[InfusionSession], None]) -> None:
+    if hook not in _BOOKING_HOOKS:
+        _BOOKING_HOOKS.append(hook)
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
@@ -224,6 +234,8 @@ def _book(
     _save_or_conflict(session, **(conflict_extra or {}))
     session_transition_record(session, action="book", actor=actor, from_status="")
     schedule_reminders(session, now=now)
+    for hook in _BOOKING_HOOKS:
+        hook(session)
     return session
 
 
