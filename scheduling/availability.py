@@ -340,3 +340,19 @@ def suggest_series(
         patient = patient.with_booking(pick.starts_at, pick.ends_at)
         earliest_day = day + timedelta(days=1)
     return chosen
+
+
+def nurses_free(
+    slot: Slot,
+    *,
+    nurse_ids: Sequence[int],
+    nurse_bookings: Iterable[tuple[int, datetime, datetime]],
+    limit: int,
+) -> list[int]:
+    """The nurses who could take `slot`: fewer than `limit` of their patients' sessions overlap
+    it (the clinic's concurrent-patient limit, the same count booking checks)."""
+    busy = dict.fromkeys(nurse_ids, 0)
+    for nurse_id, starts_at, ends_at in nurse_bookings:
+        if nurse_id in busy and starts_at < slot.ends_at and slot.starts_at < ends_at:
+            busy[nurse_id] += 1
+    return [nurse_id for nurse_id in nurse_ids if busy[nurse_id] < limit]

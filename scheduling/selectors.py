@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from scheduling.availability import (
     Slot,
     free_slots,
     local_day_bounds,
+    nurses_free,
     suggest_series,
 )
 from scheduling.filters import SessionFilter
@@ -213,6 +214,35 @@ def availability(
         if patient_id is None
         else patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end),
     )
+
+
+def nurses_for_slots(
+    *, clinic: Clinic, slots: Sequence[Slot]
+) -> dict[tuple[datetime, datetime], list[int]]:
+    """For each distinct [start, end) among `slots`, the clinic's active nurses who could take
+    a patient then without passing the clinic's concurrent-patient limit (what booking with a
+    nurse checks), so a listed slot is not then refused for the nurse. Two queries."""
+    if not slots:
+        return {}
+    nurse_ids = list(
+        User.objects.filter(clinics=clinic, role=Role.NURSE, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    start = min(slot.starts_at for slot in slots)
+    end = max(slot.ends_at for slot in slots)
+    bookings = list(
+        live_sessions_overlapping(start, end)
+        .filter(nurse_id__in=nurse_ids)
+        .values_list("nurse_id", "starts_at", "ends_at")
+    )
+    limit = clinic.nurse_concurrent_patient_limit
+    return {
+        (slot.starts_at, slot.ends_at): nurses_free(
+            slot, nurse_ids=nurse_ids, nurse_bookings=bookings, limit=limit
+        )
+        for slot in {(s.starts_at, s.ends_at): s for s in slots}.values()
+    }
 
 
 def series_suggestion(
