@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from clinic.models import AuditEvent, Patient, User
+from clinic.models import AuditAction, AuditEvent, Patient, User
 from config.request_context import client_ip
 
 
@@ -61,3 +61,17 @@ def audit_record_many(
             for object_type, object_id, patient in entries
         ]
     )
+
+
+def audit_read(
+    *, actor: User, object_type: str, object_id: object, patient: Patient | int | None
+) -> None:
+    """A read of patient data that an interface answered (action `read`)."""
+    audit_read_many(actor=actor, entries=[(object_type, object_id, patient)])
+
+
+def audit_read_many(
+    *, actor: User, entries: Iterable[tuple[str, object, Patient | int | None]]
+) -> None:
+    """Reads of many objects (the rows of a list's page), in one INSERT."""
+    audit_record_many(actor=actor, action=AuditAction.READ, entries=entries)

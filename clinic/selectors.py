@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
-from clinic.audit import audit_record, audit_record_many
+from clinic.audit import audit_read, audit_read_many
 from clinic.filters import (
     AuditEventFilter,
     ChairFilter,
@@ -20,7 +20,6 @@ from clinic.filters import (
     filtered,
 )
 from clinic.models import (
-    AuditAction,
     AuditEvent,
     Chair,
     Clinic,
@@ -92,13 +91,7 @@ def patient_get(*, user: User, patient_id: object) -> Patient:
 def patient_read(*, user: User, patient_id: object) -> Patient:
     """The patient in the caller's scope; the read is audited."""
     patient = patient_get(user=user, patient_id=patient_id)
-    audit_record(
-        actor=user,
-        action=AuditAction.READ,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-    )
+    audit_read(actor=user, object_type="patient", object_id=patient.pk, patient=patient)
     return patient
 
 
@@ -107,10 +100,8 @@ def patient_page_read(
 ) -> list[Patient]:
     """The page `cut` takes of the caller's patients, filtered; each read is audited."""
     patients = cut(patient_list(user=user, filters=filters))
-    audit_record_many(
-        actor=user,
-        action=AuditAction.READ,
-        entries=[("patient", patient.pk, patient.pk) for patient in patients],
+    audit_read_many(
+        actor=user, entries=[("patient", patient.pk, patient.pk) for patient in patients]
     )
     return patients
 
@@ -151,9 +142,7 @@ def notification_page_read(
     """The page `cut` takes of the caller's notifications, filtered. Recipients are patients'
     phone numbers and addresses: each read is audited."""
     notifications = cut(notification_list(user=user, filters=filters))
-    audit_record_many(
-        actor=user,
-        action=AuditAction.READ,
-        entries=[("notification", n.pk, n.patient_id) for n in notifications],
+    audit_read_many(
+        actor=user, entries=[("notification", n.pk, n.patient_id) for n in notifications]
     )
     return notifications

@@ -8,18 +8,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from clinic.audit import audit_record, audit_record_many
+from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
-from clinic.models import (
-    AuditAction,
-    Chair,
-    Clinic,
-    ClinicClosure,
-    Patient,
-    Protocol,
-    Role,
-    User,
-)
+from clinic.models import Chair, Clinic, ClinicClosure, Patient, Protocol, Role, User
 from clinic.selectors import PageCut, clinic_list, patient_get
 from config.errors import get_or_not_found
 from scheduling.availability import (
@@ -142,13 +133,7 @@ def session_read(*, user: User, session_id: object) -> InfusionSession:
     """The session in the caller's scope; the read is audited (session_get, which the permission
     class calls before refusing a role, is not)."""
     session = session_get(user=user, session_id=session_id)
-    audit_record(
-        actor=user,
-        action=AuditAction.READ,
-        object_type="session",
-        object_id=session.pk,
-        patient=session.patient_id,
-    )
+    audit_read(actor=user, object_type="session", object_id=session.pk, patient=session.patient_id)
     return session
 
 
@@ -157,10 +142,8 @@ def session_page_read(
 ) -> list[InfusionSession]:
     """The page `cut` takes of the caller's sessions, filtered; each read is audited."""
     sessions = cut(session_list(user=user, filters=filters))
-    audit_record_many(
-        actor=user,
-        action=AuditAction.READ,
-        entries=[("session", session.pk, session.patient_id) for session in sessions],
+    audit_read_many(
+        actor=user, entries=[("session", session.pk, session.patient_id) for session in sessions]
     )
     return sessions
 
@@ -172,13 +155,7 @@ def patient_calendar_read(
     feed; the read is audited."""
     patient = patient_get(user=user, patient_id=patient_id)
     sessions = list(session_list(user=user).filter(patient=patient).order_by("starts_at"))
-    audit_record(
-        actor=user,
-        action=AuditAction.READ,
-        object_type="patient_calendar",
-        object_id=patient.pk,
-        patient=patient,
-    )
+    audit_read(actor=user, object_type="patient_calendar", object_id=patient.pk, patient=patient)
     return patient, sessions
 
 

@@ -18,7 +18,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from clinic import services
-from clinic.models import Clinic, Role, User
+from clinic.models import AuditEvent, Clinic, Role, User
 from config.celery_app import app as celery_app
 from tests.factories import TEST_PASSWORD, ClinicFactory, UserFactory
 
@@ -98,6 +98,11 @@ class WorkerProcess:
             time.sleep(0.1)
         raise RuntimeError("Celery worker did not start:\n" + "".join(self.lines[-50:]))
 
+    def succeeded(self, task: str) -> int:
+        """How many runs of `task` (its dotted name, or the end of it) the worker has logged as
+        succeeded."""
+        return sum(f"{task}[" in line and " succeeded " in line for line in self.lines)
+
 
 def test_database_url() -> str:
     params = connection.settings_dict
@@ -121,12 +126,27 @@ def worker_sms_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("worker") / "sms.jsonl"
 
 
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """A process of the project, run from the repository with `env`, its output (stdout and
+    stderr together) a text pipe for the caller to read, in a process group of its own so that a
+    test can signal it with all its children."""
+    return subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def start_celery(
     *args: str, queue: str, sms_file: Path, env: dict[str, str] | None = None
 ) -> WorkerProcess:
     """A real `celery -A config <args>` process (a worker or beat) on the test database and
     Redis, sending its tasks to (and consuming) `queue`, writing its SMS to `sms_file`. It runs
-    in a process group of its own, so a test can SIGKILL it with all its pool processes."""
+    in a process group of its own (spawn), so a test can SIGKILL it with all its pool processes."""
     environment = dict(os.environ)
     environment.update(
         DATABASE_URL=test_database_url(),
@@ -137,14 +157,8 @@ def start_celery(
         SMS_FILE_PATH=str(sms_file),
     )
     environment.update(env or {})
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "config", *args],
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    process = spawn(
+        [str(Path(sys.executable).parent / "celery"), "-A", "config", *args], environment
     )
     started = WorkerProcess(process, queue)
     threading.Thread(target=started.follow, daemon=True).start()
@@ -235,3 +249,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15, interval: float 
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def audited_reads() -> list[tuple[str, str, int | None]]:
+    """The read events of the audit trail, oldest first: (object_type, object_id, patient_id)."""
+    return list(
+        AuditEvent.objects.filter(action="read")
+        .order_by("pk")
+        .values_list("object_type", "object_id", "patient_id")
+    )

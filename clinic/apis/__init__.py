@@ -13,6 +13,7 @@ from clinic.apis.auth import (
 from clinic.apis.common import (
     ALL_STAFF,
     EVERYONE,
+    ListApi,
     ListPage,
     caller,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ClinicInputSerializer",
     "ClinicListApi",
     "ClinicOutputSerializer",
+    "ListApi",
     "ListPage",
     "LoginApi",
     "LoginInputSerializer",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
@@ -16,7 +15,8 @@ from rest_framework.views import APIView
 from clinic import services
 from clinic.apis.common import EVERYONE
 from clinic.models import AuthToken, Role
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
+from config.api.validation import validated_body
 
 
 class LoginInputSerializer(serializers.Serializer):
@@ -41,16 +41,11 @@ class LoginApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        operation_id="auth_login",
-        request=LoginInputSerializer,
-        responses={200: LoginOutputSerializer, **ERROR_RESPONSES},
-        auth=[],
+    @api_operation(
+        "auth_login", request=LoginInputSerializer, auth=[], responses={200: LoginOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = LoginInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = services.auth_login(**data.validated_data)
+        result = services.auth_login(**validated_body(LoginInputSerializer, request))
         user = result.user
         body = {
             "token": result.token,
@@ -64,9 +59,7 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     allowed_roles = {"POST": EVERYONE}
 
-    @extend_schema(
-        operation_id="auth_logout", request=None, responses={204: None, **ERROR_RESPONSES}
-    )
+    @api_operation("auth_logout", request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         token = request.auth
         if not isinstance(token, AuthToken):

@@ -1,10 +1,12 @@
-"""What every API view of the apps shares: the caller, the role sets, a list's page."""
+"""What every API view of the apps shares: the caller, the role sets, a list's page and the
+list view."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
@@ -12,6 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.models import Role, User
+from config.api.pagination import CursorPagination
+from config.api.schema import api_operation
+from config.api.validation import validated_query
 
 
 def caller(request: Request) -> User:
@@ -44,6 +49,42 @@ class ListPage:
     ) -> Response:
         serializer = serializer_class(rows, many=True, context={"request": self.request})
         return self.paginator.get_paginated_response(serializer.data)
+
+
+class ListApi(APIView):
+    # A list, one page at a time. A subclass declares its `list_operation_id`, its
+    # `output_serializer_class`, its `filter_serializer_class` if the list takes filters (the
+    # one declaration of its query parameters), and `rows`: the page its selector answers,
+    # cut by `page.cut` (a selector that audits the read is handed `page.cut` itself, so that
+    # it records exactly the rows shown). GET's OpenAPI operation is built from the same
+    # declarations; `pagination_class` is how it learns the {"results", "next"} envelope and the
+    # `cursor` and `page_size` parameters. No docstring here: drf-spectacular would publish it as
+    # every list's description.
+    pagination_class = CursorPagination
+    list_operation_id: ClassVar[str]
+    filter_serializer_class: ClassVar[type[serializers.Serializer] | None] = None
+    output_serializer_class: ClassVar[type[serializers.Serializer]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        filters = cls.filter_serializer_class
+        extend_schema_view(
+            get=api_operation(
+                cls.list_operation_id,
+                parameters=[filters] if filters is not None else None,
+                responses={200: cls.output_serializer_class(many=True)},
+            )
+        )(cls)
+
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        query = self.filter_serializer_class
+        filters = validated_query(query, request) if query is not None else {}
+        page = ListPage(request=request, view=self)
+        rows = self.rows(user=caller(request), filters=filters, page=page)
+        return page.response(rows, self.output_serializer_class)
 
 
 ALL_STAFF = {Role.ADMIN, Role.SCHEDULER, Role.NURSE, Role.CLINICIAN}

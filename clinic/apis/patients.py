@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors, services
-from clinic.apis.common import EVERYONE, ListPage, caller
-from clinic.models import Channel, Contraindication, Patient, Role, phone_validator
+from clinic.apis.common import EVERYONE, ListApi, ListPage, caller
+from clinic.models import Channel, Contraindication, Patient, Role, User, phone_validator
 from config.api.fields import ScopedPrimaryKeyRelatedField
-from config.api.pagination import CursorPagination
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
+from config.api.validation import validated_body
 
 
 class PatientInputSerializer(serializers.Serializer):
@@ -71,43 +71,28 @@ class PatientFilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=100)
 
 
-class PatientListApi(APIView):
+class PatientListApi(ListApi):
     allowed_roles = {"GET": EVERYONE, "POST": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
-    pagination_class = CursorPagination
+    list_operation_id = "patients_list"
+    filter_serializer_class = PatientFilterSerializer
+    output_serializer_class = PatientOutputSerializer
 
-    @extend_schema(
-        operation_id="patients_list",
-        parameters=[PatientFilterSerializer],
-        responses={200: PatientOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = PatientFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        page = ListPage(request=request, view=self)
-        patients = selectors.patient_page_read(
-            user=caller(request), filters=filters.validated_data, cut=page.cut
-        )
-        return page.response(patients, PatientOutputSerializer)
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Patient]:
+        return selectors.patient_page_read(user=user, filters=filters, cut=page.cut)
 
-    @extend_schema(
-        operation_id="patients_create",
-        request=PatientInputSerializer,
-        responses={201: PatientOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "patients_create", request=PatientInputSerializer, responses={201: PatientOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = PatientInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        patient = services.patient_create(actor=caller(request), **data.validated_data)
+        values = validated_body(PatientInputSerializer, request)
+        patient = services.patient_create(actor=caller(request), **values)
         return Response(PatientOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
 class PatientDetailApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="patients_retrieve",
-        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
-    )
+    @api_operation("patients_retrieve", responses={200: PatientOutputSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
         patient = selectors.patient_read(user=caller(request), patient_id=patient_id)
         return Response(PatientOutputSerializer(patient).data)
@@ -116,10 +101,8 @@ class PatientDetailApi(APIView):
 class PatientContraindicationsReviewApi(APIView):
     allowed_roles = {"POST": {Role.CLINICIAN}}
 
-    @extend_schema(
-        operation_id="patients_contraindications_review",
-        request=None,
-        responses={200: PatientOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "patients_contraindications_review", request=None, responses={200: PatientOutputSerializer}
     )
     def post(self, request: Request, patient_id: int) -> Response:
         user = caller(request)

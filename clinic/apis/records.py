@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from clinic import selectors
-from clinic.apis.common import ListPage, caller
-from clinic.models import AuditEvent, Notification, NotificationKind, NotificationStatus, Role
-from config.api.pagination import CursorPagination, paginated_response
-from config.api.schema import ERROR_RESPONSES
+from clinic.apis.common import ListApi, ListPage
+from clinic.models import AuditEvent, Notification, NotificationKind, NotificationStatus, Role, User
 
 # --- Audit ------------------------------------------------------------------------------------
 
@@ -37,23 +33,14 @@ class AuditEventFilterSerializer(serializers.Serializer):
     patient = serializers.IntegerField(required=False, min_value=1)
 
 
-class AuditEventListApi(APIView):
+class AuditEventListApi(ListApi):
     allowed_roles = {"GET": {Role.ADMIN}}
-    pagination_class = CursorPagination
+    list_operation_id = "audit_events_list"
+    filter_serializer_class = AuditEventFilterSerializer
+    output_serializer_class = AuditEventOutputSerializer
 
-    @extend_schema(
-        operation_id="audit_events_list",
-        parameters=[AuditEventFilterSerializer],
-        responses={200: AuditEventOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = AuditEventFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        events = selectors.audit_event_list(user=caller(request), filters=filters.validated_data)
-        response, _ = paginated_response(
-            request=request, view=self, queryset=events, serializer_class=AuditEventOutputSerializer
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[AuditEvent]:
+        return page.cut(selectors.audit_event_list(user=user, filters=filters))
 
 
 # --- Notifications ----------------------------------------------------------------------------
@@ -86,20 +73,11 @@ class NotificationFilterSerializer(serializers.Serializer):
     session = serializers.IntegerField(required=False, min_value=1)
 
 
-class NotificationListApi(APIView):
+class NotificationListApi(ListApi):
     allowed_roles = {"GET": {Role.ADMIN}}
-    pagination_class = CursorPagination
+    list_operation_id = "notifications_list"
+    filter_serializer_class = NotificationFilterSerializer
+    output_serializer_class = NotificationOutputSerializer
 
-    @extend_schema(
-        operation_id="notifications_list",
-        parameters=[NotificationFilterSerializer],
-        responses={200: NotificationOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = NotificationFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        page = ListPage(request=request, view=self)
-        notifications = selectors.notification_page_read(
-            user=caller(request), filters=filters.validated_data, cut=page.cut
-        )
-        return page.response(notifications, NotificationOutputSerializer)
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Notification]:
+        return selectors.notification_page_read(user=user, filters=filters, cut=page.cut)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors, services
-from clinic.apis.common import ALL_STAFF, caller
+from clinic.apis.common import ALL_STAFF, ListApi, ListPage, caller
 from clinic.models import (
     Chair,
     Clinic,
@@ -25,8 +24,8 @@ from clinic.models import (
 )
 from clinic.thresholds import effective_thresholds
 from config.api.fields import ScopedPrimaryKeyRelatedField
-from config.api.pagination import CursorPagination, paginated_response
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
+from config.api.validation import validated_body
 
 # --- Clinics and chairs -----------------------------------------------------------------------
 
@@ -59,32 +58,19 @@ class ClinicOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClinicListApi(APIView):
+class ClinicListApi(ListApi):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN}}
-    pagination_class = CursorPagination
+    list_operation_id = "clinics_list"
+    output_serializer_class = ClinicOutputSerializer
 
-    @extend_schema(
-        operation_id="clinics_list",
-        responses={200: ClinicOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        response, _ = paginated_response(
-            request=request,
-            view=self,
-            queryset=selectors.clinic_list(user=caller(request)),
-            serializer_class=ClinicOutputSerializer,
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Clinic]:
+        return page.cut(selectors.clinic_list(user=user))
 
-    @extend_schema(
-        operation_id="clinics_create",
-        request=ClinicInputSerializer,
-        responses={201: ClinicOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "clinics_create", request=ClinicInputSerializer, responses={201: ClinicOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = ClinicInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = validated_body(ClinicInputSerializer, request)
         clinic = services.clinic_create(
             actor=caller(request), timezone_name=values.pop("timezone"), **values
         )
@@ -94,9 +80,7 @@ class ClinicListApi(APIView):
 class ClinicDetailApi(APIView):
     allowed_roles = {"GET": ALL_STAFF}
 
-    @extend_schema(
-        operation_id="clinics_retrieve", responses={200: ClinicOutputSerializer, **ERROR_RESPONSES}
-    )
+    @api_operation("clinics_retrieve", responses={200: ClinicOutputSerializer})
     def get(self, request: Request, clinic_id: int) -> Response:
         clinic = selectors.clinic_get(user=caller(request), clinic_id=clinic_id)
         return Response(ClinicOutputSerializer(clinic).data)
@@ -117,33 +101,21 @@ class ChairFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(required=False, min_value=1)
 
 
-class ChairListApi(APIView):
+class ChairListApi(ListApi):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN}}
-    pagination_class = CursorPagination
+    list_operation_id = "chairs_list"
+    filter_serializer_class = ChairFilterSerializer
+    output_serializer_class = ChairOutputSerializer
 
-    @extend_schema(
-        operation_id="chairs_list",
-        parameters=[ChairFilterSerializer],
-        responses={200: ChairOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = ChairFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        chairs = selectors.chair_list(user=caller(request), filters=filters.validated_data)
-        response, _ = paginated_response(
-            request=request, view=self, queryset=chairs, serializer_class=ChairOutputSerializer
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Chair]:
+        return page.cut(selectors.chair_list(user=user, filters=filters))
 
-    @extend_schema(
-        operation_id="chairs_create",
-        request=ChairInputSerializer,
-        responses={201: ChairOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "chairs_create", request=ChairInputSerializer, responses={201: ChairOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = ChairInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        chair = services.chair_create(actor=caller(request), **data.validated_data)
+        values = validated_body(ChairInputSerializer, request)
+        chair = services.chair_create(actor=caller(request), **values)
         return Response(ChairOutputSerializer(chair).data, status=status.HTTP_201_CREATED)
 
 
@@ -183,32 +155,20 @@ class StaffOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class StaffListApi(APIView):
+class StaffListApi(ListApi):
     allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}, "POST": {Role.ADMIN}}
-    pagination_class = CursorPagination
+    list_operation_id = "staff_list"
+    output_serializer_class = StaffOutputSerializer
 
-    @extend_schema(
-        operation_id="staff_list",
-        responses={200: StaffOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        response, _ = paginated_response(
-            request=request,
-            view=self,
-            queryset=selectors.staff_list(user=caller(request)),
-            serializer_class=StaffOutputSerializer,
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[User]:
+        return page.cut(selectors.staff_list(user=user))
 
-    @extend_schema(
-        operation_id="staff_create",
-        request=StaffInputSerializer,
-        responses={201: StaffOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "staff_create", request=StaffInputSerializer, responses={201: StaffOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = StaffInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        user = services.staff_create(actor=caller(request), **data.validated_data)
+        values = validated_body(StaffInputSerializer, request)
+        user = services.staff_create(actor=caller(request), **values)
         return Response(StaffOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -258,42 +218,29 @@ class ProtocolOutputSerializer(serializers.ModelSerializer):
         return effective_thresholds(protocol.thresholds)
 
 
-class ProtocolListApi(APIView):
+class ProtocolListApi(ListApi):
     allowed_roles = {"GET": ALL_STAFF, "POST": {Role.ADMIN, Role.CLINICIAN}}
-    pagination_class = CursorPagination
+    list_operation_id = "protocols_list"
+    output_serializer_class = ProtocolOutputSerializer
 
-    @extend_schema(
-        operation_id="protocols_list",
-        responses={200: ProtocolOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        response, _ = paginated_response(
-            request=request,
-            view=self,
-            queryset=selectors.protocol_list(user=caller(request)),
-            serializer_class=ProtocolOutputSerializer,
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Protocol]:
+        return page.cut(selectors.protocol_list(user=user))
 
-    @extend_schema(
-        operation_id="protocols_create",
+    @api_operation(
+        "protocols_create",
         request=ProtocolInputSerializer,
-        responses={201: ProtocolOutputSerializer, **ERROR_RESPONSES},
+        responses={201: ProtocolOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = ProtocolInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        protocol = services.protocol_create(actor=caller(request), **data.validated_data)
+        values = validated_body(ProtocolInputSerializer, request)
+        protocol = services.protocol_create(actor=caller(request), **values)
         return Response(ProtocolOutputSerializer(protocol).data, status=status.HTTP_201_CREATED)
 
 
 class ProtocolDetailApi(APIView):
     allowed_roles = {"GET": ALL_STAFF}
 
-    @extend_schema(
-        operation_id="protocols_retrieve",
-        responses={200: ProtocolOutputSerializer, **ERROR_RESPONSES},
-    )
+    @api_operation("protocols_retrieve", responses={200: ProtocolOutputSerializer})
     def get(self, request: Request, protocol_id: int) -> Response:
         protocol = selectors.protocol_get(user=caller(request), protocol_id=protocol_id)
         return Response(ProtocolOutputSerializer(protocol).data)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from clinic.models import Channel, Clinic, Notification, NotificationStatus, Patient, User
@@ -140,6 +141,11 @@ def _send(notification: Notification) -> str:
     return ""
 
 
+def _release(ours: QuerySet[Notification], **outcome: Any) -> None:
+    """Record what came of a claimed delivery and give the claim back, in one UPDATE."""
+    ours.update(claimed_until=None, claim_token=None, **outcome)
+
+
 def notification_deliver(*, notification_id: int) -> str:
     """Deliver one due message, at most once however many workers try.
 
@@ -166,12 +172,8 @@ def notification_deliver(*, notification_id: int) -> str:
             now, clinic.zone, clinic.quiet_hours_start, clinic.quiet_hours_end
         )
         if held_until is not None:
-            ours.update(
-                scheduled_for=held_until,
-                claimed_until=None,
-                claim_token=None,
-                attempts=F("attempts") - 1,  # holding is not an attempt
-            )
+            # Holding is not an attempt: give back the one the claim counted.
+            _release(ours, scheduled_for=held_until, attempts=F("attempts") - 1)
             return "held"
 
     try:
@@ -190,26 +192,15 @@ def notification_deliver(*, notification_id: int) -> str:
                 NOTIFICATION_BACKOFF_SECONDS * 2 ** (notification.attempts - 1),
                 NOTIFICATION_BACKOFF_MAX_SECONDS,
             )
-            ours.update(
-                scheduled_for=now + timedelta(seconds=delay),
-                claimed_until=None,
-                claim_token=None,
-                last_error=str(error),
-            )
+            _release(ours, scheduled_for=now + timedelta(seconds=delay), last_error=str(error))
             return "retry"
-        ours.update(
-            status=NotificationStatus.FAILED,
-            claimed_until=None,
-            claim_token=None,
-            last_error=str(error),
-        )
+        _release(ours, status=NotificationStatus.FAILED, last_error=str(error))
         return "failed"
-    ours.update(
+    _release(
+        ours,
         status=NotificationStatus.SENT,
         sent_at=timezone.now(),
         provider_message_id=provider_message_id,
-        claimed_until=None,
-        claim_token=None,
         last_error="",
     )
     return "sent"

@@ -44,15 +44,3 @@ class CursorPagination(pagination.CursorPagination):
                 "next": {"type": "string", "format": "uri", "nullable": True},
             },
         }
-
-
-def paginated_response(
-    *, request: Any, view: Any, queryset: Any, serializer_class: Any
-) -> tuple[Response, list[Any]]:
-    """Paginate a queryset and serialize the page; also return the page's objects (for audit).
-    The view names its `pagination_class`, which is also how the OpenAPI schema learns that its
-    list comes in the {"results", "next"} envelope with `cursor` and `page_size`."""
-    paginator = view.pagination_class()
-    page: list[Any] = paginator.paginate_queryset(queryset, request, view=view) or []
-    serializer = serializer_class(page, many=True, context={"request": request})
-    return paginator.get_paginated_response(serializer.data), list(page)

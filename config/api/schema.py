@@ -1,9 +1,10 @@
 """OpenAPI pieces shared by every API view: the error body and the statuses that use it."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 
 
@@ -34,6 +35,18 @@ ERROR_RESPONSES = {
     429: _error,
     503: _error,  # the database unavailable mid-request: retry (config/api/exceptions.py)
 }
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def api_operation(
+    operation_id: str, *, responses: dict[Any, Any], **details: Any
+) -> Callable[[F], F]:
+    """`extend_schema` for one operation: its id, its own answers, then the error answers every
+    operation shares (ERROR_RESPONSES); `details` are extend_schema's other arguments."""
+    return extend_schema(
+        operation_id=operation_id, responses={**responses, **ERROR_RESPONSES}, **details
+    )
 
 
 def whole_list(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clinic.apis import caller
-from config.api.pagination import CursorPagination, paginated_response
-from config.api.schema import ERROR_RESPONSES
+from clinic.apis import ListApi, ListPage, caller
+from clinic.models import User
+from config.api.schema import api_operation
+from config.api.validation import validated_body
 from monitoring import selectors, services
 from monitoring.apis.vitals import CLINICAL_STAFF
 from monitoring.models import (
@@ -52,23 +54,14 @@ class AlertFilterSerializer(serializers.Serializer):
     parameter = serializers.ChoiceField(choices=AlertParameter.choices, required=False)
 
 
-class AlertListApi(APIView):
+class AlertListApi(ListApi):
     allowed_roles = {"GET": CLINICAL_STAFF}
-    pagination_class = CursorPagination
+    list_operation_id = "alerts_list"
+    filter_serializer_class = AlertFilterSerializer
+    output_serializer_class = AlertOutputSerializer
 
-    @extend_schema(
-        operation_id="alerts_list",
-        parameters=[AlertFilterSerializer],
-        responses={200: AlertOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = AlertFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        alerts = selectors.alert_list(user=caller(request), filters=filters.validated_data)
-        response, _ = paginated_response(
-            request=request, view=self, queryset=alerts, serializer_class=AlertOutputSerializer
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Alert]:
+        return page.cut(selectors.alert_list(user=user, filters=filters))
 
 
 class AcknowledgeInputSerializer(serializers.Serializer):
@@ -78,15 +71,14 @@ class AcknowledgeInputSerializer(serializers.Serializer):
 class AlertAcknowledgeApi(APIView):
     allowed_roles = {"POST": CLINICAL_STAFF}
 
-    @extend_schema(
-        operation_id="alerts_acknowledge",
+    @api_operation(
+        "alerts_acknowledge",
         request=AcknowledgeInputSerializer,
-        responses={200: AlertOutputSerializer, **ERROR_RESPONSES},
+        responses={200: AlertOutputSerializer},
     )
     def post(self, request: Request, alert_id: int) -> Response:
         user = caller(request)
         alert = selectors.alert_get(user=user, alert_id=alert_id)
-        data = AcknowledgeInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        alert = services.alert_acknowledge(actor=user, alert=alert, **data.validated_data)
+        values = validated_body(AcknowledgeInputSerializer, request)
+        alert = services.alert_acknowledge(actor=user, alert=alert, **values)
         return Response(AlertOutputSerializer(alert).data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +9,8 @@ from rest_framework.views import APIView
 
 from clinic.apis import caller
 from config.api.fields import AwareDateTimeField
-from config.api.schema import ERROR_RESPONSES, whole_list
+from config.api.schema import api_operation, whole_list
+from config.api.validation import validated_body
 from monitoring import selectors, services
 from monitoring.apis.vitals import CLINICAL_STAFF
 from monitoring.models import (
@@ -18,7 +18,7 @@ from monitoring.models import (
     AdverseEventKind,
     AdverseEventSeverity,
 )
-from scheduling.apis import SessionOutputSerializer, session_response
+from scheduling.apis import SessionActionApi
 from scheduling.selectors import session_get
 
 # --- Session gates --------------------------------------------------------------------------------
@@ -49,54 +49,25 @@ class StopInputSerializer(serializers.Serializer):
     adverse_event = AdverseEventInputSerializer(required=False, allow_null=True, default=None)
 
 
-class SessionStartApi(APIView):
+class SessionStartApi(SessionActionApi):
     allowed_roles = {"POST": CLINICAL_STAFF}
-
-    @extend_schema(
-        operation_id="sessions_start",
-        request=StartInputSerializer,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = session_get(user=user, session_id=session_id)
-        data = StartInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return session_response(
-            services.session_start(actor=user, session=session, **data.validated_data)
-        )
+    operation_id = "sessions_start"
+    input_serializer_class = StartInputSerializer
+    service = staticmethod(services.session_start)
 
 
-class SessionStopApi(APIView):
+class SessionStopApi(SessionActionApi):
     allowed_roles = {"POST": CLINICAL_STAFF}
-
-    @extend_schema(
-        operation_id="sessions_stop",
-        request=StopInputSerializer,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = session_get(user=user, session_id=session_id)
-        data = StopInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return session_response(
-            services.session_stop(actor=user, session=session, **data.validated_data)
-        )
+    operation_id = "sessions_stop"
+    input_serializer_class = StopInputSerializer
+    service = staticmethod(services.session_stop)
 
 
-class SessionDischargeApi(APIView):
+class SessionDischargeApi(SessionActionApi):
     allowed_roles = {"POST": CLINICAL_STAFF}
-
-    @extend_schema(
-        operation_id="sessions_discharge",
-        request=None,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = session_get(user=user, session_id=session_id)
-        return session_response(services.session_discharge(actor=user, session=session))
+    operation_id = "sessions_discharge"
+    input_serializer_class = None
+    service = staticmethod(services.session_discharge)
 
 
 class AdverseEventOutputSerializer(serializers.ModelSerializer):
@@ -118,9 +89,8 @@ class AdverseEventOutputSerializer(serializers.ModelSerializer):
 class SessionAdverseEventsApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF, "POST": CLINICAL_STAFF}
 
-    @extend_schema(
-        operation_id="sessions_adverse_events_list",
-        responses={200: whole_list(AdverseEventOutputSerializer), **ERROR_RESPONSES},
+    @api_operation(
+        "sessions_adverse_events_list", responses={200: whole_list(AdverseEventOutputSerializer)}
     )
     def get(self, request: Request, session_id: int) -> Response:
         session = session_get(user=caller(request), session_id=session_id)
@@ -129,17 +99,15 @@ class SessionAdverseEventsApi(APIView):
             {"results": AdverseEventOutputSerializer(events, many=True).data, "next": None}
         )
 
-    @extend_schema(
-        operation_id="sessions_adverse_events_create",
+    @api_operation(
+        "sessions_adverse_events_create",
         request=AdverseEventInputSerializer,
-        responses={201: AdverseEventOutputSerializer, **ERROR_RESPONSES},
+        responses={201: AdverseEventOutputSerializer},
     )
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)
         session = session_get(user=user, session_id=session_id)
-        data = AdverseEventInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         event = services.adverse_event_record(
-            actor=user, session=session, event=data.validated_data
+            actor=user, session=session, event=validated_body(AdverseEventInputSerializer, request)
         )
         return Response(AdverseEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.apis import caller
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
 from monitoring import charts, selectors
 from monitoring.apis.vitals import CLINICAL_STAFF
 
@@ -20,10 +19,7 @@ from monitoring.apis.vitals import CLINICAL_STAFF
 class SessionSummaryApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF}
 
-    @extend_schema(
-        operation_id="sessions_summary",
-        responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES},
-    )
+    @api_operation("sessions_summary", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
         return Response(selectors.session_summary(user=user, session_id=session_id))
@@ -32,10 +28,7 @@ class SessionSummaryApi(APIView):
 class SessionChartApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF}
 
-    @extend_schema(
-        operation_id="sessions_chart",
-        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
-    )
+    @api_operation("sessions_chart", responses={(200, "image/svg+xml"): OpenApiTypes.BINARY})
     def get(self, request: Request, session_id: int) -> HttpResponse:
         user = caller(request)
         svg = charts.session_chart_svg(

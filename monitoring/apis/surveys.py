@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
-from clinic.apis import ALL_STAFF, EVERYONE, caller
+from clinic.apis import ALL_STAFF, EVERYONE, ListApi, ListPage, caller
+from clinic.models import User
 from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
-from config.api.pagination import CursorPagination, paginated_response
-from config.api.schema import ERROR_RESPONSES, whole_list
+from config.api.schema import ERROR_RESPONSES, api_operation, whole_list
+from config.api.validation import validated_body
 from config.request_context import client_ip_of
 from monitoring import charts, instruments, selectors, services
 from monitoring.models import (
@@ -64,10 +65,7 @@ class InstrumentOutputSerializer(serializers.Serializer):
 class InstrumentListApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="instruments_list",
-        responses={200: whole_list(InstrumentOutputSerializer), **ERROR_RESPONSES},
-    )
+    @api_operation("instruments_list", responses={200: whole_list(InstrumentOutputSerializer)})
     def get(self, request: Request) -> Response:
         data = InstrumentOutputSerializer(list(instruments.INSTRUMENTS.values()), many=True).data
         return Response({"results": data, "next": None})
@@ -113,33 +111,23 @@ class SurveyFilterSerializer(serializers.Serializer):
     instrument = serializers.ChoiceField(choices=sorted(instruments.INSTRUMENTS), required=False)
 
 
-class SurveyListApi(APIView):
+class SurveyListApi(ListApi):
     allowed_roles = {"GET": ALL_STAFF, "POST": ALL_STAFF}
-    pagination_class = CursorPagination
+    list_operation_id = "surveys_list"
+    filter_serializer_class = SurveyFilterSerializer
+    output_serializer_class = SurveyOutputSerializer
 
-    @extend_schema(
-        operation_id="surveys_list",
-        parameters=[SurveyFilterSerializer],
-        responses={200: SurveyOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = SurveyFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        surveys = selectors.survey_list(user=caller(request), filters=filters.validated_data)
-        response, _ = paginated_response(
-            request=request, view=self, queryset=surveys, serializer_class=SurveyOutputSerializer
-        )
-        return response
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Survey]:
+        return page.cut(selectors.survey_list(user=user, filters=filters))
 
-    @extend_schema(
-        operation_id="surveys_create",
+    @api_operation(
+        "surveys_create",
         request=SurveyInputSerializer,
-        responses={201: SurveyCreatedOutputSerializer, **ERROR_RESPONSES},
+        responses={201: SurveyCreatedOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = SurveyInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        survey, raw = services.survey_send(actor=caller(request), **data.validated_data)
+        values = validated_body(SurveyInputSerializer, request)
+        survey, raw = services.survey_send(actor=caller(request), **values)
         body = SurveyCreatedOutputSerializer(survey, context={"raw_token": raw}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -191,9 +179,8 @@ class PublicSurveyApi(APIView):
     )
     def post(self, request: Request, token: str) -> Response:
         public_rate_check(client_ip_of(request))
-        data = PublicAnswersInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        submission = services.survey_submit(raw_token=token, answers=data.validated_data["answers"])
+        answers = validated_body(PublicAnswersInputSerializer, request)["answers"]
+        submission = services.survey_submit(raw_token=token, answers=answers)
         body: dict[str, Any] = {
             "total_score": submission.response.total_score,
             "severity": submission.response.severity,
@@ -225,10 +212,7 @@ class OutcomesOutputSerializer(serializers.Serializer):
 class PatientOutcomesApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="patients_outcomes",
-        responses={200: OutcomesOutputSerializer, **ERROR_RESPONSES},
-    )
+    @api_operation("patients_outcomes", responses={200: OutcomesOutputSerializer})
     def get(self, request: Request, patient_id: int) -> Response:
         user = caller(request)
         outcomes = selectors.patient_outcomes(user=user, patient_id=patient_id)
@@ -238,9 +222,8 @@ class PatientOutcomesApi(APIView):
 class PatientOutcomesChartApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="patients_outcomes_chart",
-        responses={(200, "image/svg+xml"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
+    @api_operation(
+        "patients_outcomes_chart", responses={(200, "image/svg+xml"): OpenApiTypes.BINARY}
     )
     def get(self, request: Request, patient_id: int) -> HttpResponse:
         user = caller(request)

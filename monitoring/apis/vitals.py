@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.utils import timezone
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from clinic.apis import caller
 from clinic.models import Role
 from config.api.fields import YEARS, AwareDateTimeField
-from config.api.schema import ERROR_RESPONSES, whole_list
+from config.api.schema import api_operation, whole_list
 from config.errors import Invalid
 from monitoring import selectors, services
 from monitoring.models import (
@@ -282,27 +282,25 @@ def _one_or_batch(
 class SessionVitalsApi(APIView):
     allowed_roles = {"GET": CLINICAL_STAFF, "POST": CLINICAL_STAFF}
 
-    @extend_schema(
-        operation_id="sessions_vitals_list",
-        responses={200: whole_list(VitalReadingOutputSerializer), **ERROR_RESPONSES},
+    @api_operation(
+        "sessions_vitals_list", responses={200: whole_list(VitalReadingOutputSerializer)}
     )
     def get(self, request: Request, session_id: int) -> Response:
         user = caller(request)
         data = readings_json(selectors.session_readings(user=user, session_id=session_id))
         return Response({"results": data, "next": None})
 
-    @extend_schema(
-        operation_id="sessions_vitals_create",
+    @api_operation(
+        "sessions_vitals_create",
         request=_one_or_batch("VitalReadingInputOrBatch", VitalReadingInputSerializer),
-        responses={
-            201: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
-            200: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
-            **ERROR_RESPONSES,
-        },
         description=(
             "One reading (an object) or a batch (a JSON list, all or nothing); the answer has "
             "the same shape."
         ),
+        responses={
+            201: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
+            200: _one_or_batch("VitalReadingOutputOrBatch", VitalReadingOutputSerializer),
+        },
     )
     def post(self, request: Request, session_id: int) -> Response:
         user = caller(request)

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from clinic.audit import audit_record
-from clinic.models import AuditAction, User
+from clinic.audit import audit_read
+from clinic.models import User
 from monitoring import charts
 from monitoring.judgement import session_thresholds
 from monitoring.models import (
@@ -227,13 +227,7 @@ def _chart_data(session: InfusionSession) -> dict[str, Any]:
 
 def _session_read(*, user: User, session_id: object, what: str) -> InfusionSession:
     session = session_get(user=user, session_id=session_id)
-    audit_record(
-        actor=user,
-        action=AuditAction.READ,
-        object_type=what,
-        object_id=session.pk,
-        patient=session.patient_id,
-    )
+    audit_read(actor=user, object_type=what, object_id=session.pk, patient=session.patient_id)
     return session
 
 

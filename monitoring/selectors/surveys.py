@@ -10,9 +10,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_read
 from clinic.filters import filtered
-from clinic.models import AuditAction, Patient, Role, User
+from clinic.models import Patient, Role, User
 from clinic.selectors import clinic_list, patient_get
 from config.errors import Conflict, Gone, NotFound
 from monitoring import charts, instruments
@@ -118,9 +118,7 @@ def _outcomes_chart_data(patient: Patient) -> dict[str, Any]:
 
 def _patient_read(*, user: User, patient_id: object, what: str) -> Patient:
     patient = patient_get(user=user, patient_id=patient_id)
-    audit_record(
-        actor=user, action=AuditAction.READ, object_type=what, object_id=patient.pk, patient=patient
-    )
+    audit_read(actor=user, object_type=what, object_id=patient.pk, patient=patient)
     return patient
 
 

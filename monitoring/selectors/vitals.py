@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from clinic.audit import audit_record
-from clinic.models import AuditAction, User
+from clinic.audit import audit_read
+from clinic.models import User
 from config.errors import get_or_not_found
 from monitoring.models import (
     InfusionStart,
@@ -49,12 +49,8 @@ def session_readings(*, user: User, session_id: object) -> list[VitalReading]:
     """A session's readings in the caller's scope, in taken_at order; the read is audited."""
     session = session_for_vitals(user=user, session_id=session_id)
     readings = reading_list(session=session)
-    audit_record(
-        actor=user,
-        action=AuditAction.READ,
-        object_type="vital_readings",
-        object_id=session.pk,
-        patient=session.patient_id,
+    audit_read(
+        actor=user, object_type="vital_readings", object_id=session.pk, patient=session.patient_id
     )
     return list(readings)
 

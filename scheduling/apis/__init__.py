@@ -9,6 +9,7 @@ from scheduling.apis.calendar import (
 from scheduling.apis.sessions import (
     BOOKERS,
     RescheduleInputSerializer,
+    SessionActionApi,
     SessionBookInputSerializer,
     SessionDetailApi,
     SessionFilterSerializer,
@@ -55,6 +56,7 @@ __all__ = [
     "SeriesSuggestApi",
     "SeriesSuggestFilterSerializer",
     "SeriesSuggestionOutputSerializer",
+    "SessionActionApi",
     "SessionBookInputSerializer",
     "SessionCancelApi",
     "SessionCheckInApi",

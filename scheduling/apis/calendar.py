@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from clinic.apis import EVERYONE, caller
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
 from scheduling import selectors, services
 from scheduling.calendar import calendar_ics
 
@@ -17,10 +16,7 @@ from scheduling.calendar import calendar_ics
 class PatientCalendarApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="patients_sessions_ics",
-        responses={(200, "text/calendar"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
-    )
+    @api_operation("patients_sessions_ics", responses={(200, "text/calendar"): OpenApiTypes.BINARY})
     def get(self, request: Request, patient_id: int) -> HttpResponse:
         patient, sessions = selectors.patient_calendar_read(
             user=caller(request), patient_id=patient_id

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
-from clinic.apis import EVERYONE, ListPage, caller
-from clinic.models import Role
+from clinic.apis import EVERYONE, ListApi, ListPage, caller
+from clinic.models import Role, User
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
-from config.api.pagination import CursorPagination
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
+from config.api.validation import validated_body
 from scheduling import selectors, services
 from scheduling.models import InfusionSession, SessionStatus, SessionTransition
 
@@ -83,61 +86,66 @@ def session_response(session: InfusionSession, code: int = status.HTTP_200_OK) -
     return Response(SessionOutputSerializer(session).data, status=code)
 
 
-class SessionListApi(APIView):
+class SessionActionApi(APIView):
+    # An action on one session, POSTed to /sessions/{id}/<action>/: the session in the caller's
+    # scope, the body checked by `input_serializer_class` (None: the action takes no input),
+    # `service(actor=, session=, **body)`, and the session with its transitions in the answer.
+    # A subclass declares those and its `operation_id`; POST's OpenAPI operation is built from
+    # them, the same for every action. No docstring here: drf-spectacular would publish it as
+    # every action's description.
+    operation_id: ClassVar[str]
+    input_serializer_class: ClassVar[type[serializers.Serializer] | None]
+    service: ClassVar[Callable[..., InfusionSession]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        extend_schema_view(
+            post=api_operation(
+                cls.operation_id,
+                request=cls.input_serializer_class,
+                responses={200: SessionOutputSerializer},
+            )
+        )(cls)
+
+    def post(self, request: Request, session_id: int) -> Response:
+        user = caller(request)
+        session = selectors.session_get(user=user, session_id=session_id)
+        body = self.input_serializer_class
+        values = validated_body(body, request) if body is not None else {}
+        return session_response(self.service(actor=user, session=session, **values))
+
+
+class SessionListApi(ListApi):
     allowed_roles = {"GET": EVERYONE, "POST": BOOKERS}
-    pagination_class = CursorPagination
+    list_operation_id = "sessions_list"
+    filter_serializer_class = SessionFilterSerializer
+    output_serializer_class = SessionOutputSerializer
 
-    @extend_schema(
-        operation_id="sessions_list",
-        parameters=[SessionFilterSerializer],
-        responses={200: SessionOutputSerializer(many=True), **ERROR_RESPONSES},
-    )
-    def get(self, request: Request) -> Response:
-        filters = SessionFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        page = ListPage(request=request, view=self)
-        sessions = selectors.session_page_read(
-            user=caller(request), filters=filters.validated_data, cut=page.cut
-        )
-        return page.response(sessions, SessionOutputSerializer)
+    def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[InfusionSession]:
+        return selectors.session_page_read(user=user, filters=filters, cut=page.cut)
 
-    @extend_schema(
-        operation_id="sessions_create",
+    @api_operation(
+        "sessions_create",
         request=SessionBookInputSerializer,
-        responses={201: SessionOutputSerializer, **ERROR_RESPONSES},
+        responses={201: SessionOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = SessionBookInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        session = services.session_book(actor=caller(request), **data.validated_data)
+        values = validated_body(SessionBookInputSerializer, request)
+        session = services.session_book(actor=caller(request), **values)
         return session_response(session, status.HTTP_201_CREATED)
 
 
 class SessionDetailApi(APIView):
     allowed_roles = {"GET": EVERYONE}
 
-    @extend_schema(
-        operation_id="sessions_retrieve",
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
+    @api_operation("sessions_retrieve", responses={200: SessionOutputSerializer})
     def get(self, request: Request, session_id: int) -> Response:
         session = selectors.session_read(user=caller(request), session_id=session_id)
         return Response(SessionOutputSerializer(session).data)
 
 
-class SessionRescheduleApi(APIView):
+class SessionRescheduleApi(SessionActionApi):
     allowed_roles = {"POST": BOOKERS}
-
-    @extend_schema(
-        operation_id="sessions_reschedule",
-        request=RescheduleInputSerializer,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        data = RescheduleInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        return session_response(
-            services.session_reschedule(actor=user, session=session, **data.validated_data)
-        )
+    operation_id = "sessions_reschedule"
+    input_serializer_class = RescheduleInputSerializer
+    service = staticmethod(services.session_reschedule)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +15,8 @@ from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, caller
 from clinic.models import Role
 from config.api.fields import AwareDateTimeField, CalendarDateField, ScopedPrimaryKeyRelatedField
-from config.api.schema import ERROR_RESPONSES
+from config.api.schema import api_operation
+from config.api.validation import validated_body, validated_query
 from config.errors import Conflict, Invalid
 from scheduling import selectors, services
 from scheduling.apis.sessions import BOOKERS, SessionOutputSerializer
@@ -104,22 +104,19 @@ def _require_offered(*, protocol: Any, clinic: Any) -> None:
 class AvailabilityApi(APIView):
     allowed_roles = {"GET": ALL_STAFF}
 
-    @extend_schema(
-        operation_id="availability",
+    @api_operation(
+        "availability",
         parameters=[AvailabilityFilterSerializer],
-        responses={200: AvailabilityOutputSerializer, **ERROR_RESPONSES},
+        responses={200: AvailabilityOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        filters = AvailabilityFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        wanted = validated_query(AvailabilityFilterSerializer, request)
         user = caller(request)
-        clinic = clinic_selectors.clinic_get(user=user, clinic_id=filters.validated_data["clinic"])
-        protocol = clinic_selectors.protocol_get(
-            user=user, protocol_id=filters.validated_data["protocol"]
-        )
+        clinic = clinic_selectors.clinic_get(user=user, clinic_id=wanted["clinic"])
+        protocol = clinic_selectors.protocol_get(user=user, protocol_id=wanted["protocol"])
         _require_offered(protocol=protocol, clinic=clinic)
         slots = selectors.availability(
-            clinic=clinic, protocol=protocol, day=filters.validated_data["date"], now=timezone.now()
+            clinic=clinic, protocol=protocol, day=wanted["date"], now=timezone.now()
         )
         return Response({"results": [slot_json(slot) for slot in slots]})
 
@@ -127,15 +124,12 @@ class AvailabilityApi(APIView):
 class SeriesApi(APIView):
     allowed_roles = {"POST": BOOKERS}
 
-    @extend_schema(
-        operation_id="series_create",
-        request=SeriesInputSerializer,
-        responses={201: SeriesOutputSerializer, **ERROR_RESPONSES},
+    @api_operation(
+        "series_create", request=SeriesInputSerializer, responses={201: SeriesOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        data = SeriesInputSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        series = services.series_book(actor=caller(request), **data.validated_data)
+        values = validated_body(SeriesInputSerializer, request)
+        series = services.series_book(actor=caller(request), **values)
         series = selectors.series_with_sessions(series_id=series.pk)
         return Response(SeriesOutputSerializer(series).data, status=status.HTTP_201_CREATED)
 
@@ -143,15 +137,13 @@ class SeriesApi(APIView):
 class SeriesSuggestApi(APIView):
     allowed_roles = {"GET": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
 
-    @extend_schema(
-        operation_id="series_suggest",
+    @api_operation(
+        "series_suggest",
         parameters=[SeriesSuggestFilterSerializer],
-        responses={200: SeriesSuggestionOutputSerializer, **ERROR_RESPONSES},
+        responses={200: SeriesSuggestionOutputSerializer},
     )
     def get(self, request: Request) -> Response:
-        filters = SeriesSuggestFilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
+        wanted = validated_query(SeriesSuggestFilterSerializer, request)
         user = caller(request)
         patient = clinic_selectors.patient_get(user=user, patient_id=wanted["patient"])
         protocol = clinic_selectors.protocol_get(user=user, protocol_id=wanted["protocol"])

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from clinic.apis import caller
 from clinic.models import Role
-from config.api.schema import ERROR_RESPONSES
-from scheduling import selectors, services
-from scheduling.apis.sessions import SessionOutputSerializer, session_response
+from scheduling import services
+from scheduling.apis.sessions import SessionActionApi
 
 
 class CheckInInputSerializer(serializers.Serializer):
@@ -36,65 +30,29 @@ class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
-class SessionCheckInApi(APIView):
+class SessionCheckInApi(SessionActionApi):
     allowed_roles = {"POST": {Role.NURSE, Role.SCHEDULER}}
-
-    @extend_schema(
-        operation_id="sessions_check_in",
-        request=CheckInInputSerializer,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        data = CheckInInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return session_response(
-            services.session_check_in(actor=user, session=session, **data.validated_data)
-        )
+    operation_id = "sessions_check_in"
+    input_serializer_class = CheckInInputSerializer
+    service = staticmethod(services.session_check_in)
 
 
-class SessionCompleteApi(APIView):
+class SessionCompleteApi(SessionActionApi):
     allowed_roles = {"POST": {Role.NURSE, Role.CLINICIAN}}
-
-    @extend_schema(
-        operation_id="sessions_complete",
-        request=None,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        return session_response(services.session_complete(actor=user, session=session))
+    operation_id = "sessions_complete"
+    input_serializer_class = None
+    service = staticmethod(services.session_complete)
 
 
-class SessionCancelApi(APIView):
+class SessionCancelApi(SessionActionApi):
     allowed_roles = {"POST": {Role.ADMIN, Role.SCHEDULER, Role.CLINICIAN}}
-
-    @extend_schema(
-        operation_id="sessions_cancel",
-        request=ReasonInputSerializer,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        data = ReasonInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return session_response(
-            services.session_cancel(actor=user, session=session, **data.validated_data)
-        )
+    operation_id = "sessions_cancel"
+    input_serializer_class = ReasonInputSerializer
+    service = staticmethod(services.session_cancel)
 
 
-class SessionNoShowApi(APIView):
+class SessionNoShowApi(SessionActionApi):
     allowed_roles = {"POST": {Role.ADMIN, Role.SCHEDULER, Role.NURSE}}
-
-    @extend_schema(
-        operation_id="sessions_no_show",
-        request=None,
-        responses={200: SessionOutputSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, session_id: int) -> Response:
-        user = caller(request)
-        session = selectors.session_get(user=user, session_id=session_id)
-        return session_response(services.session_mark_no_show(actor=user, session=session))
+    operation_id = "sessions_no_show"
+    input_serializer_class = None
+    service = staticmethod(services.session_mark_no_show)

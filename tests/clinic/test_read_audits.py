@@ -7,15 +7,8 @@ import pytest
 
 from clinic import selectors
 from clinic.models import AuditEvent, Clinic, Role, User
+from tests.conftest import audited_reads
 from tests.factories import PatientFactory
-
-
-def reads() -> list[tuple[str, str, int | None]]:
-    return list(
-        AuditEvent.objects.filter(action="read")
-        .order_by("pk")
-        .values_list("object_type", "object_id", "patient_id")
-    )
 
 
 @pytest.mark.django_db
@@ -26,10 +19,10 @@ def test_looking_a_patient_up_is_not_a_read_and_reading_is(
     patient = PatientFactory.create(clinic=clinic)
 
     selectors.patient_get(user=nurse, patient_id=patient.pk)
-    assert reads() == []
+    assert audited_reads() == []
 
     selectors.patient_read(user=nurse, patient_id=patient.pk)
-    assert reads() == [("patient", str(patient.pk), patient.pk)]
+    assert audited_reads() == [("patient", str(patient.pk), patient.pk)]
 
 
 @pytest.mark.django_db
@@ -44,7 +37,7 @@ def test_a_page_read_audits_exactly_the_rows_of_the_page(
     )
 
     assert page == patients[:2]
-    assert reads() == [("patient", str(p.pk), p.pk) for p in patients[:2]]
+    assert audited_reads() == [("patient", str(p.pk), p.pk) for p in patients[:2]]
 
 
 @pytest.mark.django_db

@@ -115,13 +115,7 @@ def test_readings_arriving_while_the_broker_is_down_are_accepted_and_flagged_onc
     wait_for(lambda: not VitalReading.objects.filter(flagged_at__isnull=True).exists(), timeout=20)
     sweep_task.delay()  # a second sweep finds nothing to do
     wait_for(
-        lambda: (
-            sum(
-                "vital_readings_flag_unflagged[" in line and "succeeded" in line
-                for line in celery_worker.lines
-            )
-            >= 2
-        ),
+        lambda: celery_worker.succeeded("vital_readings_flag_unflagged") >= 2,
         timeout=20,
     )
     assert sorted(Alert.objects.values_list("parameter", "severity")) == [

@@ -20,7 +20,7 @@ import httpx
 import psutil
 import psycopg
 
-from tests.conftest import REPO_ROOT, WorkerProcess, test_database_url, wait_for
+from tests.conftest import WorkerProcess, spawn, test_database_url, wait_for
 
 
 def side_connection() -> psycopg.Connection:
@@ -121,19 +121,14 @@ class Gunicorn:
             WEB_CONCURRENCY=str(workers),
             WEB_THREADS="4",
         )
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
                 "--config",
                 "gunicorn.conf.py",  # the production settings, as make run and the image use
                 "config.wsgi:application",
             ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
+            env,
         )
         threading.Thread(target=self._follow, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -37,8 +37,8 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from clinic.audit import audit_read
 from clinic.models import (
-    AuditAction,
     AuthToken,
     Chair,
     Channel,
@@ -50,7 +50,6 @@ from clinic.models import (
     Role,
     User,
 )
-from clinic.services import audit_record
 from config.api.permissions import registered_url_objects
 from monitoring.models import Alert, Survey
 from monitoring.services import survey_send
@@ -130,13 +129,7 @@ def build_side(name: str, *, patient_user: User | None = None) -> Side:
         scheduled_for=now,
         session=session.pk,
     )
-    audit_record(
-        actor=nurse,
-        action=AuditAction.READ,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-    )
+    audit_read(actor=nurse, object_type="patient", object_id=patient.pk, patient=patient)
     return Side(clinic, patient, protocol, chair, nurse, session, alert, survey)
 
 

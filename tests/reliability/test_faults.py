@@ -98,16 +98,12 @@ def in_chair(home, nurse) -> InfusionSession:
     return checked_in_session(clinic=home, nurse=nurse)
 
 
-def succeeded(worker: WorkerProcess, task: str) -> int:
-    return sum(f"{task}[" in line and " succeeded " in line for line in worker.lines)
-
-
 def run_to_quiet(worker: WorkerProcess, task: Any, times: int = 2) -> None:
     """Send a sweep `times` times through the broker and wait until the worker ran them all."""
-    before = succeeded(worker, task.name)
+    before = worker.succeeded(task.name)
     for _ in range(times):
         task.apply_async(queue=worker.queue)
-    wait_for(lambda: succeeded(worker, task.name) >= before + times, timeout=30)
+    wait_for(lambda: worker.succeeded(task.name) >= before + times, timeout=30)
 
 
 # --- The broker down --------------------------------------------------------------------------
@@ -221,7 +217,7 @@ def test_a_worker_killed_mid_flagging_is_redelivered_and_alerts_once(
             wait_for_lock_waiter("monitoring_vitalreading")  # the task is mid-way, waiting
             worker = kill(worker, killed, kill_worker_queue, sms_file)
         wait_for(lambda: Alert.objects.filter(reading_id=payload["id"]).exists(), timeout=30)
-        wait_for(lambda: succeeded(worker, "monitoring.tasks.vital_readings_flag") >= 1)
+        wait_for(lambda: worker.succeeded("monitoring.tasks.vital_readings_flag") >= 1)
     finally:
         stop(worker)
     assert list(Alert.objects.filter(reading_id=payload["id"]).values_list("parameter")) == [
@@ -346,14 +342,13 @@ def test_beat_stopped_for_a_while_catches_up_without_duplicates(
         )
         wait_for(lambda: all(sms_sent(worker_sms_file)[m.dedup_key] for m in links), timeout=40)
         # Beat goes on ticking: at least one more round of each sweep, which finds nothing.
-        flag_runs = succeeded(celery_worker, "monitoring.tasks.vital_readings_flag_unflagged")
-        deliver_runs = succeeded(celery_worker, "clinic.tasks.notifications_deliver_due")
+        flag_runs = celery_worker.succeeded("monitoring.tasks.vital_readings_flag_unflagged")
+        deliver_runs = celery_worker.succeeded("clinic.tasks.notifications_deliver_due")
         wait_for(
             lambda: (
-                succeeded(celery_worker, "monitoring.tasks.vital_readings_flag_unflagged")
+                celery_worker.succeeded("monitoring.tasks.vital_readings_flag_unflagged")
                 > flag_runs
-                and succeeded(celery_worker, "clinic.tasks.notifications_deliver_due")
-                > deliver_runs
+                and celery_worker.succeeded("clinic.tasks.notifications_deliver_due") > deliver_runs
             ),
             timeout=30,
         )

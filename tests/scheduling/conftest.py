@@ -37,13 +37,21 @@ def monday_9am() -> datetime:
     return next_weekday_at(9)
 
 
-@pytest.fixture
-def booking(
-    patient: Patient, protocol: Protocol, chair: Chair, monday_9am: datetime
+def booking_of(
+    patient: Patient, protocol: Protocol, chair: Chair, starts_at: datetime, **more: Any
 ) -> dict[str, Any]:
+    """The body of a booking request (POST /api/v1/sessions/)."""
     return {
         "patient": patient.pk,
         "protocol": protocol.pk,
         "chair": chair.pk,
-        "starts_at": monday_9am.isoformat(),
+        "starts_at": starts_at.isoformat(),
+        **more,
     }
+
+
+@pytest.fixture
+def booking(
+    patient: Patient, protocol: Protocol, chair: Chair, monday_9am: datetime
+) -> dict[str, Any]:
+    return booking_of(patient, protocol, chair, monday_9am)

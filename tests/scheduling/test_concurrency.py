@@ -11,6 +11,7 @@ from clinic.models import Role
 from scheduling.models import InfusionSession
 from tests.conftest import client_for
 from tests.factories import ChairFactory, PatientFactory
+from tests.scheduling.conftest import booking_of
 
 
 def race(clients: list[APIClient], payloads: list[dict]) -> list[tuple[int, dict]]:
@@ -47,15 +48,7 @@ def test_bookings_racing_for_one_chair_exactly_one_wins(
     clients = [
         client_for(make_user(role=Role.SCHEDULER, clinics=[clinic])) for _ in range(contenders)
     ]
-    payloads = [
-        {
-            "patient": p.pk,
-            "protocol": protocol.pk,
-            "chair": chair.pk,
-            "starts_at": monday_9am.isoformat(),
-        }
-        for p in patients
-    ]
+    payloads = [booking_of(p, protocol, chair, monday_9am) for p in patients]
     results = race(clients, payloads)
     assert Counter(status for status, _ in results) == {201: 1, 409: contenders - 1}
     for status, body in results:
@@ -71,15 +64,7 @@ def test_one_patient_racing_onto_several_chairs_gets_one(
     patient = PatientFactory.create(clinic=clinic)
     seats = [ChairFactory.create(clinic=clinic) for _ in range(5)]
     clients = [client_for(make_user(role=Role.SCHEDULER, clinics=[clinic])) for _ in seats]
-    payloads = [
-        {
-            "patient": patient.pk,
-            "protocol": protocol.pk,
-            "chair": seat.pk,
-            "starts_at": monday_9am.isoformat(),
-        }
-        for seat in seats
-    ]
+    payloads = [booking_of(patient, protocol, seat, monday_9am) for seat in seats]
     results = race(clients, payloads)
     assert Counter(status for status, _ in results) == {201: 1, 409: 4}
     assert {body.get("conflict") for status, body in results if status == 409} == {"patient"}
@@ -98,13 +83,7 @@ def test_a_nurses_limit_holds_under_racing_bookings(
         client_for(make_user(role=Role.SCHEDULER, clinics=[clinic])) for _ in range(contenders)
     ]
     payloads = [
-        {
-            "patient": p.pk,
-            "protocol": protocol.pk,
-            "chair": seat.pk,
-            "nurse": nurse.pk,
-            "starts_at": monday_9am.isoformat(),
-        }
+        booking_of(p, protocol, seat, monday_9am, nurse=nurse.pk)
         for p, seat in zip(patients, seats, strict=True)
     ]
     results = race(clients, payloads)

@@ -51,13 +51,7 @@ def test_a_due_reminder_is_delivered_once_by_the_worker(
         timeout=30,
     )
     wait_for(
-        lambda: (
-            sum(
-                "notification_deliver[" in line and "succeeded" in line
-                for line in celery_worker.lines
-            )
-            >= 2
-        ),
+        lambda: celery_worker.succeeded("notification_deliver") >= 2,
         timeout=30,
     )
     mine = [line for line in sent_lines(worker_sms_file) if line["reference"] == reminder.dedup_key]
