@@ -7,6 +7,7 @@ session_urls = [
     path("start/", apis.SessionStartApi.as_view(), name="session-start"),
     path("stop/", apis.SessionStopApi.as_view(), name="session-stop"),
     path("discharge/", apis.SessionDischargeApi.as_view(), name="session-discharge"),
+    path("confirm-escort/", apis.SessionConfirmEscortApi.as_view(), name="session-confirm-escort"),
     path("adverse-events/", apis.SessionAdverseEventsApi.as_view(), name="session-adverse-events"),
     path("summary/", apis.SessionSummaryApi.as_view(), name="session-summary"),
     path("chart.svg", apis.SessionChartApi.as_view(), name="session-chart"),

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
@@ -117,22 +117,33 @@ def session_get(*, user: User, session_id: object) -> InfusionSession:
     return get_or_not_found(session_list(user=user), pk=session_id)
 
 
+# What a session's answer names (patient_name, chair_name, ...): joined, not a query a row.
+NAMED = ("patient", "chair", "protocol", "nurse")
+
+
 def session_with_transitions(*, session_id: int) -> InfusionSession:
     """A session just written, read back with its transitions for the answer. Not scoped: the
     caller found it in their scope before writing it."""
-    return InfusionSession.objects.prefetch_related("transitions").get(pk=session_id)
+    return (
+        InfusionSession.objects.select_related(*NAMED)
+        .prefetch_related("transitions")
+        .get(pk=session_id)
+    )
 
 
 def series_with_sessions(*, series_id: int) -> InfusionSeries:
     """A series just booked, read back with its sessions and their transitions (not scoped,
     like session_with_transitions)."""
-    return InfusionSeries.objects.prefetch_related("sessions__transitions").get(pk=series_id)
+    sessions = InfusionSession.objects.select_related(*NAMED).prefetch_related("transitions")
+    return InfusionSeries.objects.prefetch_related(Prefetch("sessions", queryset=sessions)).get(
+        pk=series_id
+    )
 
 
 def session_read(*, user: User, session_id: object) -> InfusionSession:
     """The session in the caller's scope; the read is audited (session_get, which the permission
     class calls before refusing a role, is not)."""
-    session = session_get(user=user, session_id=session_id)
+    session = get_or_not_found(session_list(user=user).select_related(*NAMED), pk=session_id)
     audit_read(actor=user, object_type="session", object_id=session.pk, patient=session.patient_id)
     return session
 
@@ -141,7 +152,7 @@ def session_page_read(
     *, user: User, filters: Mapping[str, Any] | None, cut: PageCut[InfusionSession]
 ) -> list[InfusionSession]:
     """The page `cut` takes of the caller's sessions, filtered; each read is audited."""
-    sessions = cut(session_list(user=user, filters=filters))
+    sessions = cut(session_list(user=user, filters=filters).select_related(*NAMED))
     audit_read_many(
         actor=user, entries=[("session", session.pk, session.patient_id) for session in sessions]
     )

@@ -8,6 +8,7 @@ from monitoring.apis.alerts import (
 )
 from monitoring.apis.gates import (
     SessionAdverseEventsApi,
+    SessionConfirmEscortApi,
     SessionDischargeApi,
     SessionStartApi,
     SessionStopApi,
@@ -41,6 +42,7 @@ __all__ = [
     "PublicSurveyApi",
     "SessionAdverseEventsApi",
     "SessionChartApi",
+    "SessionConfirmEscortApi",
     "SessionDischargeApi",
     "SessionStartApi",
     "SessionStopApi",

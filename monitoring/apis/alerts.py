@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from clinic.apis import ListApi, ListPage, caller
 from clinic.models import User
+from clinic.selectors import clinic_list
 from config.api.schema import api_operation
 from config.api.validation import validated_body
 from monitoring import selectors, services
@@ -43,7 +44,13 @@ class AlertOutputSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "note",
             "escalation_level",
+            "paged",
+            "unreachable",
         ]
+        extra_kwargs = {
+            "paged": {"help_text": "The staff ids its pages went to, every level."},
+            "unreachable": {"help_text": "A page found nobody reachable and went up the chain."},
+        }
 
 
 class AlertFilterSerializer(serializers.Serializer):
@@ -62,6 +69,14 @@ class AlertListApi(ListApi):
 
     def rows(self, *, user: User, filters: dict[str, Any], page: ListPage) -> list[Alert]:
         return page.cut(selectors.alert_list(user=user, filters=filters))
+
+    def get(self, request: Request) -> Response:
+        response = super().get(request)
+        # A clinic whose clinicians no page can reach is said where alerts are watched.
+        warnings = selectors.paging_warnings(clinic_list(user=caller(request)))
+        if warnings:
+            response.data["warnings"] = warnings
+        return response
 
 
 class AcknowledgeInputSerializer(serializers.Serializer):

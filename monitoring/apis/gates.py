@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic.apis import caller
+from clinic.models import Role
 from config.api.fields import AwareDateTimeField
 from config.api.schema import api_operation, whole_list
 from config.api.validation import validated_body
@@ -19,6 +20,7 @@ from monitoring.models import (
     AdverseEventSeverity,
 )
 from scheduling.apis import SessionActionApi
+from scheduling.models import DischargeArrangement
 from scheduling.selectors import session_get
 
 # --- Session gates --------------------------------------------------------------------------------
@@ -63,10 +65,31 @@ class SessionStopApi(SessionActionApi):
     service = staticmethod(services.session_stop)
 
 
+class DischargeInputSerializer(serializers.Serializer):
+    arrangement = serializers.ChoiceField(
+        choices=DischargeArrangement.choices,
+        default=DischargeArrangement.HOME_WITH_ESCORT,
+        help_text="Anything but home_with_escort needs a clinician and a reason.",
+    )
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class EscortInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class SessionConfirmEscortApi(SessionActionApi):
+    allowed_roles = {"POST": {Role.NURSE, Role.CLINICIAN}}
+    operation_id = "sessions_confirm_escort"
+    input_serializer_class = EscortInputSerializer
+    service = staticmethod(services.session_escort_confirm)
+
+
 class SessionDischargeApi(SessionActionApi):
     allowed_roles = {"POST": CLINICAL_STAFF}
     operation_id = "sessions_discharge"
-    input_serializer_class = None
+    input_serializer_class = DischargeInputSerializer
     service = staticmethod(services.session_discharge)
 
 

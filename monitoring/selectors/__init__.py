@@ -6,6 +6,11 @@ from monitoring.selectors.alerts import (
     alert_get,
     alert_list,
 )
+from monitoring.selectors.paging import (
+    clinics_without_reachable_clinician,
+    paging_warnings,
+    reachable,
+)
 from monitoring.selectors.records import (
     PEAK_CHECK_AFTER,
     PEAK_CHECK_WINDOW,
@@ -38,9 +43,12 @@ __all__ = [
     "adverse_event_list",
     "alert_get",
     "alert_list",
+    "clinics_without_reachable_clinician",
     "latest_reading",
+    "paging_warnings",
     "patient_outcomes",
     "patient_outcomes_chart_data",
+    "reachable",
     "reading_list",
     "session_baselines",
     "session_chart_data",

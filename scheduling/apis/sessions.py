@@ -31,6 +31,18 @@ class SessionTransitionOutputSerializer(serializers.ModelSerializer):
 
 class SessionOutputSerializer(serializers.ModelSerializer):
     transitions = SessionTransitionOutputSerializer(many=True, read_only=True)
+    # What the ids name, for people reading the record (API.md).
+    patient_name = serializers.SerializerMethodField()
+    chair_name = serializers.CharField(source="chair.name", read_only=True)
+    protocol_name = serializers.CharField(source="protocol.name", read_only=True)
+    nurse_name = serializers.SerializerMethodField()
+
+    def get_patient_name(self, session: InfusionSession) -> str:
+        return f"{session.patient.first_name} {session.patient.last_name}"
+
+    def get_nurse_name(self, session: InfusionSession) -> str | None:
+        nurse = session.nurse
+        return None if nurse is None else nurse.get_full_name() or nurse.get_username()
 
     class Meta:
         model = InfusionSession
@@ -50,9 +62,19 @@ class SessionOutputSerializer(serializers.ModelSerializer):
             "fasting_confirmed",
             "escort_confirmed",
             "weight_kg",
+            "escort_confirmed_by",
+            "escort_confirmed_at",
+            "escort_name",
+            "escort_phone",
             "checked_in_at",
             "started_at",
             "completed_at",
+            "discharge_arrangement",
+            "discharge_reason",
+            "patient_name",
+            "chair_name",
+            "protocol_name",
+            "nurse_name",
             "transitions",
         ]
 

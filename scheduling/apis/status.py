@@ -37,10 +37,20 @@ class SessionCheckInApi(SessionActionApi):
     service = staticmethod(services.session_check_in)
 
 
+class CompleteInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the infusion ran shorter than the protocol's minutes.",
+    )
+
+
 class SessionCompleteApi(SessionActionApi):
     allowed_roles = {"POST": {Role.NURSE, Role.CLINICIAN}}
     operation_id = "sessions_complete"
-    input_serializer_class = None
+    input_serializer_class = CompleteInputSerializer
     service = staticmethod(services.session_complete)
 
 

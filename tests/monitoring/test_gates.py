@@ -133,39 +133,49 @@ def test_adverse_events_are_recorded_and_listed(nurse_user, checked_in) -> None:
 
 
 def _in_recovery(nurse_user, session):
+    """Start, run the whole infusion, complete; return when recovery is over."""
     vitals(nurse_user, session)
     assert act(nurse_user, session, "start").status_code == 200
-    assert act(nurse_user, session, "complete").status_code == 200
+    session.refresh_from_db()
+    ended = session.started_at + timedelta(minutes=session.protocol.infusion_minutes)
+    with time_machine.travel(ended):
+        assert act(nurse_user, session, "complete").status_code == 200
+    return ended + timedelta(minutes=session.protocol.recovery_minutes)
 
 
 @pytest.mark.django_db
 def test_discharge_when_every_criterion_is_met(nurse_user, checked_in) -> None:
-    _in_recovery(nurse_user, checked_in)
-    vitals(nurse_user, checked_in, taken_at=timezone.now().isoformat())
-    response = act(nurse_user, checked_in, "discharge")
+    ready = _in_recovery(nurse_user, checked_in)
+    with time_machine.travel(ready):
+        vitals(nurse_user, checked_in, taken_at=timezone.now().isoformat())
+        response = act(nurse_user, checked_in, "discharge")
     assert response.status_code == 200 and response.json()["status"] == "discharged"
+    assert response.json()["discharge_arrangement"] == "home_with_escort"
 
 
 @pytest.mark.django_db
 def test_discharge_is_refused_naming_each_failed_criterion(nurse_user, checked_in) -> None:
-    _in_recovery(nurse_user, checked_in)
-    high = vitals(nurse_user, checked_in, systolic=185, taken_at=timezone.now().isoformat())
-    vital_readings_flag(reading_ids=[high["id"]])
-    InfusionSession.objects.filter(pk=checked_in.pk).update(escort_confirmed=False)
-    response = act(nurse_user, checked_in, "discharge")
+    ready = _in_recovery(nurse_user, checked_in)
+    with time_machine.travel(ready):
+        high = vitals(nurse_user, checked_in, systolic=185, taken_at=timezone.now().isoformat())
+        vital_readings_flag(reading_ids=[high["id"]])
+        InfusionSession.objects.filter(pk=checked_in.pk).update(escort_confirmed=False)
+        response = act(nurse_user, checked_in, "discharge")
     assert response.status_code == 409 and response.json()["code"] == "discharge_criteria_unmet"
     failures = " ".join(response.json()["failures"])
     assert "warning limits" in failures and "critical alert" in failures and "escort" in failures
+    assert response.json()["criteria"] == ["vitals_in_limits", "open_critical_alert", "escort"]
 
 
 @pytest.mark.django_db
 def test_discharge_needs_a_reading_from_the_last_15_minutes(nurse_user, checked_in) -> None:
-    _in_recovery(nurse_user, checked_in)
-    taken = timezone.now()
-    vitals(nurse_user, checked_in, taken_at=taken.isoformat())
-    with time_machine.travel(taken + timedelta(minutes=15, seconds=1)):
+    ready = _in_recovery(nurse_user, checked_in)
+    with time_machine.travel(ready):
+        vitals(nurse_user, checked_in, taken_at=timezone.now().isoformat())
+    with time_machine.travel(ready + timedelta(minutes=15, seconds=1)):
         response = act(nurse_user, checked_in, "discharge")
     assert response.status_code == 409 and "15 minutes" in " ".join(response.json()["failures"])
+    assert response.json()["criteria"] == ["vitals_recent", "consciousness"]
 
 
 @pytest.mark.django_db
