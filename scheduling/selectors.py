@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import QuerySet
 
 from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
 from clinic.models import Chair, Clinic, Patient, Protocol, Role, User
-from clinic.selectors import PageCut, clinic_list, patient_get
+from clinic.selectors import PageCut, clinic_list, in_caller_scope, patient_get
 from config.errors import get_or_not_found
 from scheduling.availability import (
     Booking,
@@ -68,11 +68,10 @@ def _clinics_of(user: User) -> QuerySet[Clinic]:
 def session_list(
     *, user: User, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[InfusionSession]:
-    sessions = InfusionSession.objects.select_related("clinic").prefetch_related("transitions")
-    if user.effective_role == Role.PATIENT:
-        sessions = sessions.filter(patient__user=user)
-    else:
-        sessions = sessions.filter(clinic__in=clinic_list(user=user))
+    sessions = in_caller_scope(
+        InfusionSession.objects.select_related("clinic").prefetch_related("transitions"),
+        user=user,
+    )
     if not filters:
         return sessions  # ingest looks sessions up here: no FilterSet on its hot path
     # A day is a day in each session's own clinic: the FilterSet is told the caller's clinics.
@@ -137,23 +136,36 @@ def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Bo
     ]
 
 
-def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime) -> list[Slot]:
-    """Free starts on the day for the protocol's whole booking, in two queries whatever the
-    number of chairs or bookings: the clinic's chairs, and the day's live sessions."""
+class _Capacity(TypedDict):
+    hours: ClinicHours
+    duration: timedelta
+    chair_ids: list[int]
+    bookings: list[Booking]
+
+
+def _capacity(*, clinic: Clinic, protocol: Protocol, start: datetime, end: datetime) -> _Capacity:
+    """What the slot rules need to know of the clinic between `start` and `end` to place the
+    protocol's booking: its hours, the booking's length, its active chairs and their live
+    bookings (two queries)."""
     chair_ids = list(
         Chair.objects.filter(clinic=clinic, is_active=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    return {
+        "hours": clinic_hours(clinic),
+        "duration": timedelta(minutes=protocol.booked_minutes),
+        "chair_ids": chair_ids,
+        "bookings": _live_bookings(clinic=clinic, start=start, end=end),
+    }
+
+
+def availability(*, clinic: Clinic, protocol: Protocol, day: date, now: datetime) -> list[Slot]:
+    """Free starts on the day for the protocol's whole booking, in two queries whatever the
+    number of chairs or bookings: the clinic's chairs, and the day's live sessions."""
     start, end = local_day_bounds(clinic.zone, day)
-    return free_slots(
-        day=day,
-        hours=clinic_hours(clinic),
-        duration=timedelta(minutes=protocol.booked_minutes),
-        chair_ids=chair_ids,
-        bookings=_live_bookings(clinic=clinic, start=start, end=end),
-        not_before=now,
-    )
+    capacity = _capacity(clinic=clinic, protocol=protocol, start=start, end=end)
+    return free_slots(day=day, not_before=now, **capacity)
 
 
 def series_suggestion(
@@ -169,11 +181,7 @@ def series_suggestion(
 ) -> list[Slot]:
     start, _ = local_day_bounds(clinic.zone, first_day)
     _, end = local_day_bounds(clinic.zone, first_day + timedelta(days=within_days))
-    chair_ids = list(
-        Chair.objects.filter(clinic=clinic, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    capacity = _capacity(clinic=clinic, protocol=protocol, start=start, end=end)
     patient_busy = list(
         live_sessions_overlapping(start, end)
         .filter(patient_id=patient_id)
@@ -184,10 +192,7 @@ def series_suggestion(
         count=count,
         within_days=within_days,
         preferred_time=preferred_time,
-        hours=clinic_hours(clinic),
-        duration=timedelta(minutes=protocol.booked_minutes),
-        chair_ids=chair_ids,
-        bookings=_live_bookings(clinic=clinic, start=start, end=end),
         patient_busy=patient_busy,
         not_before=now,
+        **capacity,
     )

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clinic.models import Role, User
 from clinic.services import (
-    audit_record,
+    audit_creation,
 )
 from config.errors import ApplicationError, Conflict
 from monitoring import rules
@@ -108,12 +108,8 @@ def session_start(
 
 def _adverse_event(session: InfusionSession, actor: User, event: dict[str, Any]) -> AdverseEvent:
     adverse = AdverseEvent.objects.create(session=session, recorded_by=actor, **event)
-    audit_record(
-        actor=actor,
-        action="create",
-        object_type="adverse_event",
-        object_id=adverse.pk,
-        patient=session.patient_id,
+    audit_creation(
+        actor=actor, object_type="adverse_event", object_id=adverse.pk, patient=session.patient_id
     )
     return adverse
 
