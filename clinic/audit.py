@@ -63,6 +63,23 @@ def audit_record_many(
     )
 
 
+def audit_creation(
+    *,
+    actor: User | None,
+    object_type: str,
+    object_id: object,
+    patient: Patient | int | None = None,
+) -> None:
+    """The creation of a record (action `create`), in the caller's transaction."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type=object_type,
+        object_id=object_id,
+        patient=patient,
+    )
+
+
 def audit_read(
     *, actor: User, object_type: str, object_id: object, patient: Patient | int | None
 ) -> None:

@@ -73,11 +73,18 @@ def nurse_list(*, user: User) -> QuerySet[User]:
     return staff_list(user=user).filter(role=Role.NURSE)
 
 
-def patient_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Patient]:
+def in_caller_scope(
+    rows: QuerySet[M], *, user: User, patient_login: str = "patient__user"
+) -> QuerySet[M]:
+    """The rows of patient data the caller may see: a patient sees their own (`patient_login`
+    leads from a row to its patient's login), staff the rows of their clinics."""
     if user.effective_role == Role.PATIENT:
-        patients = Patient.objects.filter(user=user)
-    else:
-        patients = Patient.objects.filter(clinic__in=clinic_list(user=user))
+        return rows.filter(**{patient_login: user})
+    return rows.filter(clinic__in=clinic_list(user=user))
+
+
+def patient_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Patient]:
+    patients = in_caller_scope(Patient.objects.all(), user=user, patient_login="user")
     return filtered(PatientFilter, patients, filters)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Prefetch, QuerySet
 
 from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
 from clinic.models import Chair, Clinic, ClinicClosure, Patient, Protocol, Role, User
-from clinic.selectors import PageCut, clinic_list, patient_get
+from clinic.selectors import PageCut, clinic_list, in_caller_scope, patient_get
 from config.errors import get_or_not_found
 from scheduling.availability import (
     Booking,
@@ -99,11 +99,10 @@ def _clinics_of(user: User) -> QuerySet[Clinic]:
 def session_list(
     *, user: User, filters: Mapping[str, Any] | None = None
 ) -> QuerySet[InfusionSession]:
-    sessions = InfusionSession.objects.select_related("clinic").prefetch_related("transitions")
-    if user.effective_role == Role.PATIENT:
-        sessions = sessions.filter(patient__user=user)
-    else:
-        sessions = sessions.filter(clinic__in=clinic_list(user=user))
+    sessions = in_caller_scope(
+        InfusionSession.objects.select_related("clinic").prefetch_related("transitions"),
+        user=user,
+    )
     if not filters:
         return sessions  # ingest looks sessions up here: no FilterSet on its hot path
     # A day is a day in each session's own clinic: the FilterSet is told the caller's clinics.
@@ -179,29 +178,47 @@ def _live_bookings(*, clinic: Clinic, start: datetime, end: datetime) -> list[Bo
     ]
 
 
+class _Capacity(TypedDict):
+    hours: ClinicHours
+    duration: timedelta
+    chair_ids: list[int]
+    bookings: list[Booking]
+
+
+def _capacity(*, clinic: Clinic, protocol: Protocol, start: datetime, end: datetime) -> _Capacity:
+    """What the slot rules need to know of the clinic between `start` and `end` to place the
+    protocol's booking: its hours and closures, the booking's length, its active chairs and
+    their live bookings (three queries)."""
+    chair_ids = list(
+        Chair.objects.filter(clinic=clinic, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    zone = clinic.zone
+    return {
+        "hours": clinic_hours(
+            clinic, first_day=start.astimezone(zone).date(), last_day=end.astimezone(zone).date()
+        ),
+        "duration": timedelta(minutes=protocol.booked_minutes),
+        "chair_ids": chair_ids,
+        "bookings": _live_bookings(clinic=clinic, start=start, end=end),
+    }
+
+
 def availability(
     *, clinic: Clinic, protocol: Protocol, day: date, now: datetime, patient_id: int | None = None
 ) -> list[Slot]:
     """Free starts on the day for the protocol's whole booking (given a patient, only those
     that keep their spacing), in a constant number of queries whatever the number of chairs or
     bookings: the clinic's chairs, its closures, the day's live sessions (and the patient's)."""
-    chair_ids = list(
-        Chair.objects.filter(clinic=clinic, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
     start, end = local_day_bounds(clinic.zone, day)
-    return free_slots(
-        day=day,
-        hours=clinic_hours(clinic, first_day=day, last_day=day),
-        duration=timedelta(minutes=protocol.booked_minutes),
-        chair_ids=chair_ids,
-        bookings=_live_bookings(clinic=clinic, start=start, end=end),
-        not_before=now,
-        patient=None
+    capacity = _capacity(clinic=clinic, protocol=protocol, start=start, end=end)
+    spacing = (
+        None
         if patient_id is None
-        else patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end),
+        else patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end)
     )
+    return free_slots(day=day, not_before=now, patient=spacing, **capacity)
 
 
 def nurses_for_slots(
@@ -246,24 +263,15 @@ def series_suggestion(
 ) -> list[Slot]:
     start, _ = local_day_bounds(clinic.zone, first_day)
     _, end = local_day_bounds(clinic.zone, first_day + timedelta(days=within_days))
-    chair_ids = list(
-        Chair.objects.filter(clinic=clinic, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    capacity = _capacity(clinic=clinic, protocol=protocol, start=start, end=end)
     spacing = patient_spacing(patient_id=patient_id, clinic=clinic, start=start, end=end)
     return suggest_series(
         first_day=first_day,
         count=count,
         within_days=within_days,
         preferred_time=preferred_time,
-        hours=clinic_hours(
-            clinic, first_day=first_day, last_day=first_day + timedelta(days=within_days)
-        ),
-        duration=timedelta(minutes=protocol.booked_minutes),
-        chair_ids=chair_ids,
-        bookings=_live_bookings(clinic=clinic, start=start, end=end),
         patient_busy=spacing.busy,
         min_gap=spacing.min_gap,
         not_before=now,
+        **capacity,
     )

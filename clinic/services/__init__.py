@@ -1,11 +1,11 @@
 """Every write in the clinic app, one module per sub-domain: auth (logins, tokens), setup
 (clinics, chairs, staff, protocols), patients (registration, contraindication review) and
 outbox (notifications). Entry points own their transaction (durable) and audit. Re-exported
-here: callers say `services.auth_login`; `audit_record` (clinic/audit.py) too, for the other
-apps' services.
+here: callers say `services.auth_login`; `audit_record` and `audit_creation` (clinic/audit.py)
+too, for the other apps' services.
 """
 
-from clinic.audit import audit_record
+from clinic.audit import audit_creation, audit_record
 from clinic.services.auth import (
     LoginResult,
     address_throttled,
@@ -45,6 +45,7 @@ __all__ = [
     "NOTIFICATION_MAX_ATTEMPTS",
     "LoginResult",
     "address_throttled",
+    "audit_creation",
     "audit_record",
     "auth_login",
     "auth_logout",

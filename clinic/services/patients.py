@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.audit import audit_record
+from clinic.audit import audit_creation, audit_record
 from clinic.models import AuditAction, Channel, Clinic, Patient, Role, User
 from clinic.services.setup import clinic_require_access
 from config.errors import Forbidden, Invalid
@@ -54,13 +54,7 @@ def patient_create(
     )
     patient.full_clean()
     patient.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.CREATE,
-        object_type="patient",
-        object_id=patient.pk,
-        patient=patient,
-    )
+    audit_creation(actor=actor, object_type="patient", object_id=patient.pk, patient=patient)
     return patient
 
 

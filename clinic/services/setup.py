@@ -12,11 +12,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clinic.audit import audit_record
+from clinic.audit import audit_creation
 from clinic.models import (
     INTRANASAL_OBSERVATION_MINUTES,
     IV_INFUSION_MINUTES,
-    AuditAction,
     Chair,
     Clinic,
     Protocol,
@@ -59,7 +58,7 @@ def clinic_create(
     clinic.save()
     if not actor.is_superuser:
         actor.clinics.add(clinic)  # the admin who opens a clinic runs it
-    audit_record(actor=actor, action=AuditAction.CREATE, object_type="clinic", object_id=clinic.pk)
+    audit_creation(actor=actor, object_type="clinic", object_id=clinic.pk)
     return clinic
 
 
@@ -69,7 +68,7 @@ def chair_create(*, actor: User, clinic: Clinic, name: str) -> Chair:
     if Chair.objects.filter(clinic=clinic, name=name).exists():
         raise Invalid(fields={"name": ["This clinic already has a chair with this name."]})
     chair = Chair.objects.create(clinic=clinic, name=name)
-    audit_record(actor=actor, action=AuditAction.CREATE, object_type="chair", object_id=chair.pk)
+    audit_creation(actor=actor, object_type="chair", object_id=chair.pk)
     return chair
 
 
@@ -111,7 +110,7 @@ def staff_create(
     user.full_clean(exclude=["password"])
     user.save()
     user.clinics.set(clinics)
-    audit_record(actor=actor, action=AuditAction.CREATE, object_type="user", object_id=user.pk)
+    audit_creation(actor=actor, object_type="user", object_id=user.pk)
     return user
 
 
@@ -179,7 +178,5 @@ def protocol_create(
     )
     protocol.full_clean()
     protocol.save()
-    audit_record(
-        actor=actor, action=AuditAction.CREATE, object_type="protocol", object_id=protocol.pk
-    )
+    audit_creation(actor=actor, object_type="protocol", object_id=protocol.pk)
     return protocol

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from clinic.audit import audit_read
 from clinic.filters import filtered
-from clinic.models import Patient, Role, User
-from clinic.selectors import clinic_list, patient_get
+from clinic.models import Patient, User
+from clinic.selectors import in_caller_scope, patient_get
 from config.errors import Conflict, Gone, NotFound
 from monitoring import charts, instruments
 from monitoring.filters import SurveyFilter
@@ -31,11 +31,7 @@ def survey_token_hash(raw_token: str) -> str:
 
 def survey_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Survey]:
     """The surveys in the caller's scope, narrowed by `filters` (monitoring/filters.py)."""
-    if user.effective_role == Role.PATIENT:
-        surveys = Survey.objects.filter(patient__user=user)
-    else:
-        surveys = Survey.objects.filter(clinic__in=clinic_list(user=user))
-    return filtered(SurveyFilter, surveys, filters)
+    return filtered(SurveyFilter, in_caller_scope(Survey.objects.all(), user=user), filters)
 
 
 def survey_by_token(*, raw_token: str) -> Survey | None:

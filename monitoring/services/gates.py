@@ -13,10 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.audit import audit_creation, audit_record
 from clinic.models import Role, User
-from clinic.services import (
-    audit_record,
-)
 from config.errors import ApplicationError, Conflict, Forbidden, Invalid
 from monitoring import rules
 from monitoring.judgement import RECORDING_STATUSES, rules_reading, session_thresholds
@@ -109,12 +107,8 @@ def session_start(
 
 def _adverse_event(session: InfusionSession, actor: User, event: dict[str, Any]) -> AdverseEvent:
     adverse = AdverseEvent.objects.create(session=session, recorded_by=actor, **event)
-    audit_record(
-        actor=actor,
-        action="create",
-        object_type="adverse_event",
-        object_id=adverse.pk,
-        patient=session.patient_id,
+    audit_creation(
+        actor=actor, object_type="adverse_event", object_id=adverse.pk, patient=session.patient_id
     )
     return adverse
 

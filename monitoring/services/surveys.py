@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from clinic.models import NotificationKind, Patient, User
 from clinic.services import (
+    audit_creation,
     audit_record,
     notification_schedule,
     notifications_cancel,
@@ -105,9 +106,7 @@ def _survey_create(
                 patient=patient,
                 survey=survey.pk,
             )
-    audit_record(
-        actor=actor, action="create", object_type="survey", object_id=survey.pk, patient=patient
-    )
+    audit_creation(actor=actor, object_type="survey", object_id=survey.pk, patient=patient)
     return survey, raw
 
 
