@@ -213,6 +213,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger's groups and every operation's one-line summary (config/api/operations.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.operations.catalogue_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "clinic.models.Role.choices",
         "ChannelEnum": "clinic.models.Channel.choices",
@@ -224,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "clinic.models.NotificationKind.choices",
         "SurveyStatusEnum": "monitoring.models.SurveyStatus.choices",
         "AlertStatusEnum": "monitoring.models.AlertStatus.choices",
+        "DischargeArrangementEnum": "scheduling.models.DischargeArrangement.choices",
     },
 }
 
