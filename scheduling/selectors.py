@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypedDict
 
@@ -11,8 +12,15 @@ from django.db.models import Prefetch, QuerySet
 from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
 from clinic.models import Chair, Clinic, ClinicClosure, Patient, Protocol, Role, User
-from clinic.selectors import PageCut, clinic_list, in_caller_scope, patient_get
-from config.errors import get_or_not_found
+from clinic.selectors import (
+    PageCut,
+    clinic_get,
+    clinic_list,
+    in_caller_scope,
+    patient_get,
+    protocol_get,
+)
+from config.errors import Invalid, get_or_not_found
 from scheduling.availability import (
     Booking,
     ClinicHours,
@@ -248,6 +256,53 @@ def nurses_for_slots(
         )
         for slot in {(s.starts_at, s.ends_at): s for s in slots}.values()
     }
+
+
+@dataclass(frozen=True)
+class OfferedSlot:
+    """A free start as the availability list shows it: its chair's name, its start on the
+    clinic's clock, and the clinic's nurses who could take a patient then."""
+
+    slot: Slot
+    chair_name: str
+    local_start: datetime
+    nurse_ids: list[int]
+
+
+def availability_read(
+    *,
+    user: User,
+    clinic_id: int,
+    protocol_id: int,
+    day: date,
+    now: datetime,
+    patient_id: int | None = None,
+) -> list[OfferedSlot]:
+    """The free starts of `availability` for a clinic, protocol and (optionally) patient of the
+    caller's: one outside their scope is NotFound, a protocol or patient of another of their
+    clinics Invalid. A constant number of queries: those of availability, nurses_for_slots (2)
+    and the chairs' names (1)."""
+    clinic = clinic_get(user=user, clinic_id=clinic_id)
+    protocol = protocol_get(user=user, protocol_id=protocol_id)
+    if not protocol_offered_by(protocol=protocol, clinic=clinic):
+        raise Invalid.field("protocol", "This protocol belongs to another clinic.")
+    if patient_id is not None:
+        patient = patient_get(user=user, patient_id=patient_id)
+        if patient.clinic_id != clinic.pk:
+            raise Invalid.field("patient", "This patient belongs to another clinic.")
+    slots = availability(clinic=clinic, protocol=protocol, day=day, now=now, patient_id=patient_id)
+    nurses = nurses_for_slots(clinic=clinic, slots=slots)
+    chair_names = dict(Chair.objects.filter(clinic=clinic).values_list("pk", "name"))
+    zone = clinic.zone
+    return [
+        OfferedSlot(
+            slot=slot,
+            chair_name=chair_names[slot.chair_id],
+            local_start=slot.starts_at.astimezone(zone),
+            nurse_ids=nurses[(slot.starts_at, slot.ends_at)],
+        )
+        for slot in slots
+    ]
 
 
 def series_suggestion(
