@@ -18,6 +18,7 @@ class ClinicConfig(AppConfig):
         user_logged_in.connect(_logged_in, dispatch_uid="clinic.logged_in")
 
         from clinic import selectors
+        from clinic.services import CLOSURE_EXISTS
         from config.api.permissions import register_url_object
         from config.errors import Invalid, register_constraint_error
 
@@ -25,6 +26,7 @@ class ClinicConfig(AppConfig):
         register_url_object("clinic_id", selectors.clinic_get)
         register_url_object("patient_id", selectors.patient_get)
         register_url_object("protocol_id", selectors.protocol_get)
+        register_url_object("closure_id", selectors.clinic_closure_get)
 
         # The services check these first; the database settles a race between two requests.
         for constraint, field, message in (
@@ -35,6 +37,7 @@ class ClinicConfig(AppConfig):
             ),
             ("protocol_name_unique_in_clinic", "name", "A protocol with this name exists."),
             ("clinic_user_username_key", "username", "This username is taken."),
+            ("closure_one_per_clinic_day", "date", CLOSURE_EXISTS),
         ):
             register_constraint_error(
                 constraint, code="invalid", message=message, kind=Invalid, fields={field: [message]}

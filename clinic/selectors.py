@@ -23,6 +23,7 @@ from clinic.models import (
     AuditEvent,
     Chair,
     Clinic,
+    ClinicClosure,
     Notification,
     Patient,
     Protocol,
@@ -54,6 +55,21 @@ def clinic_list(*, user: User) -> QuerySet[Clinic]:
 
 def clinic_get(*, user: User, clinic_id: object) -> Clinic:
     return get_or_not_found(clinic_list(user=user), pk=clinic_id)
+
+
+def clinic_closure_list(*, user: User, clinic_id: object) -> QuerySet[ClinicClosure]:
+    """The closures of one of the caller's clinics (another clinic is NotFound)."""
+    return ClinicClosure.objects.filter(clinic=clinic_get(user=user, clinic_id=clinic_id))
+
+
+def clinic_closure_get(
+    *, user: User, closure_id: object, clinic_id: int | None = None
+) -> ClinicClosure:
+    """A closure of one of the caller's clinics (of `clinic_id`, when the URL names it)."""
+    closures = ClinicClosure.objects.filter(clinic__in=clinic_list(user=user))
+    if clinic_id is not None:
+        closures = closures.filter(clinic_id=clinic_id)
+    return get_or_not_found(closures.select_related("clinic"), pk=closure_id)
 
 
 def chair_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Chair]:

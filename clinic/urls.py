@@ -7,6 +7,11 @@ urlpatterns = [
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("clinics/", apis.ClinicListApi.as_view(), name="clinic-list"),
     path("clinics/<int:clinic_id>/", apis.ClinicDetailApi.as_view(), name="clinic-detail"),
+    path(
+        "clinics/<int:clinic_id>/closures/",
+        apis.ClinicClosureListApi.as_view(),
+        name="clinic-closure-list",
+    ),
     path("chairs/", apis.ChairListApi.as_view(), name="chair-list"),
     path("staff/", apis.StaffListApi.as_view(), name="staff-list"),
     path("patients/", apis.PatientListApi.as_view(), name="patient-list"),

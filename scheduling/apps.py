@@ -8,9 +8,10 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from config.api.permissions import register_url_object
         from config.errors import register_constraint_error
-        from scheduling.selectors import session_get
+        from scheduling.selectors import series_get, session_get
 
         register_url_object("session_id", session_get)
+        register_url_object("series_id", series_get)
 
         # The database is the last word on double booking: a race that slips past the
         # services' checks ends here, as a 409 that names what conflicted.

@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypedDict
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from clinic.audit import audit_read, audit_read_many
 from clinic.filters import filtered
 from clinic.models import Chair, Clinic, ClinicClosure, Patient, Protocol, Role, User
 from clinic.selectors import (
     PageCut,
+    clinic_closure_get,
     clinic_get,
     clinic_list,
     in_caller_scope,
     patient_get,
+    patient_list,
     protocol_get,
 )
 from config.errors import Invalid, get_or_not_found
@@ -32,7 +34,7 @@ from scheduling.availability import (
     suggest_series,
 )
 from scheduling.filters import SessionFilter
-from scheduling.models import RELEASED_STATUSES, InfusionSeries, InfusionSession
+from scheduling.models import RELEASED_STATUSES, InfusionSeries, InfusionSession, SessionStatus
 
 # With no preferred time and no earlier session, suggest mid-morning.
 DEFAULT_PREFERRED_TIME = time(10, 0)
@@ -139,12 +141,86 @@ def session_with_transitions(*, session_id: int) -> InfusionSession:
 
 
 def series_with_sessions(*, series_id: int) -> InfusionSeries:
-    """A series just booked, read back with its sessions and their transitions (not scoped,
-    like session_with_transitions)."""
-    sessions = InfusionSession.objects.select_related(*NAMED).prefetch_related("transitions")
+    """A series just written (booked, cancelled), read back with its sessions in start order and
+    their transitions (not scoped, like session_with_transitions)."""
+    sessions = (
+        InfusionSession.objects.select_related(*NAMED)
+        .prefetch_related("transitions")
+        .order_by("starts_at", "pk")
+    )
     return InfusionSeries.objects.prefetch_related(Prefetch("sessions", queryset=sessions)).get(
         pk=series_id
     )
+
+
+def series_list(*, user: User) -> QuerySet[InfusionSeries]:
+    """The series of the patients in the caller's scope."""
+    return InfusionSeries.objects.filter(patient__in=patient_list(user=user))
+
+
+def series_get(*, user: User, series_id: object) -> InfusionSeries:
+    """The series in the caller's scope, unaudited (for writes, and for the permission class)."""
+    return get_or_not_found(series_list(user=user), pk=series_id)
+
+
+def series_read(*, user: User, series_id: object) -> InfusionSeries:
+    """The series in the caller's scope with its sessions; the read of the series and of each
+    session shown is audited (one INSERT)."""
+    series = get_or_not_found(
+        series_list(user=user).prefetch_related(
+            Prefetch(
+                "sessions",
+                queryset=InfusionSession.objects.select_related(*NAMED)
+                .prefetch_related("transitions")
+                .order_by("starts_at", "pk"),
+            )
+        ),
+        pk=series_id,
+    )
+    audit_read_many(
+        actor=user,
+        entries=[
+            ("series", series.pk, series.patient_id),
+            *(("session", session.pk, series.patient_id) for session in series.sessions.all()),
+        ],
+    )
+    return series
+
+
+# A closure hits the sessions that would still take place: booked, or already checked in.
+NOT_YET_STARTED = (SessionStatus.SCHEDULED, SessionStatus.CHECKED_IN)
+
+
+def closure_affected_sessions(*, user: User, closure: ClinicClosure) -> QuerySet[InfusionSession]:
+    """The clinic's sessions, scheduled or checked in, that `closure` hits: on a day closed all
+    day, every one on that local date; on shortened hours, those not held wholly within
+    opens_at-closes_at (as booking's hours check would refuse them now). Never moved here."""
+    zone = closure.clinic.zone
+    day_start, day_end = local_day_bounds(zone, closure.date)
+    sessions = session_list(user=user).filter(
+        clinic_id=closure.clinic_id,
+        status__in=NOT_YET_STARTED,
+        starts_at__lt=day_end,
+        ends_at__gt=day_start,
+    )
+    if closure.opens_at is not None and closure.closes_at is not None:
+        opens = datetime.combine(closure.date, closure.opens_at, tzinfo=zone)
+        closes = datetime.combine(closure.date, closure.closes_at, tzinfo=zone)
+        sessions = sessions.filter(Q(starts_at__lt=opens) | Q(ends_at__gt=closes))
+    return sessions.select_related(*NAMED)
+
+
+def closure_affected_page_read(
+    *, user: User, clinic_id: int, closure_id: object, cut: PageCut[InfusionSession]
+) -> list[InfusionSession]:
+    """The page `cut` takes of the sessions a closure of the caller's clinic hits; each read is
+    audited."""
+    closure = clinic_closure_get(user=user, clinic_id=clinic_id, closure_id=closure_id)
+    sessions = cut(closure_affected_sessions(user=user, closure=closure))
+    audit_read_many(
+        actor=user, entries=[("session", session.pk, session.patient_id) for session in sessions]
+    )
+    return sessions
 
 
 def session_read(*, user: User, session_id: object) -> InfusionSession:

@@ -17,6 +17,14 @@ urlpatterns = [
     path("availability/", apis.AvailabilityApi.as_view(), name="availability"),
     path("series/", apis.SeriesApi.as_view(), name="series-create"),
     path("series/suggest/", apis.SeriesSuggestApi.as_view(), name="series-suggest"),
+    path("series/<int:series_id>/", apis.SeriesDetailApi.as_view(), name="series-detail"),
+    path("series/<int:series_id>/cancel/", apis.SeriesCancelApi.as_view(), name="series-cancel"),
+    # Under the clinic's URL, served here: the clinic app knows no sessions.
+    path(
+        "clinics/<int:clinic_id>/closures/<int:closure_id>/affected-sessions/",
+        apis.ClosureAffectedSessionsApi.as_view(),
+        name="clinic-closure-affected-sessions",
+    ),
     path(
         "patients/<int:patient_id>/sessions.ics",
         apis.PatientCalendarApi.as_view(),

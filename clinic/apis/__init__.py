@@ -10,6 +10,11 @@ from clinic.apis.auth import (
     LoginUserSerializer,
     LogoutApi,
 )
+from clinic.apis.closures import (
+    ClinicClosureInputSerializer,
+    ClinicClosureListApi,
+    ClinicClosureOutputSerializer,
+)
 from clinic.apis.common import (
     ALL_STAFF,
     EVERYONE,
@@ -61,6 +66,9 @@ __all__ = [
     "ChairInputSerializer",
     "ChairListApi",
     "ChairOutputSerializer",
+    "ClinicClosureInputSerializer",
+    "ClinicClosureListApi",
+    "ClinicClosureOutputSerializer",
     "ClinicDetailApi",
     "ClinicInputSerializer",
     "ClinicListApi",

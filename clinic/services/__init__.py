@@ -1,8 +1,8 @@
 """Every write in the clinic app, one module per sub-domain: auth (logins, tokens), setup
-(clinics, chairs, staff, protocols), patients (registration, contraindication review) and
-outbox (notifications). Entry points own their transaction (durable) and audit. Re-exported
-here: callers say `services.auth_login`; `audit_record` and `audit_creation` (clinic/audit.py)
-too, for the other apps' services.
+(clinics, chairs, staff, protocols), closures (days or hours a clinic is shut), patients
+(registration, contraindication review) and outbox (notifications). Entry points own their
+transaction (durable) and audit. Re-exported here: callers say `services.auth_login`;
+`audit_record` and `audit_creation` (clinic/audit.py) too, for the other apps' services.
 """
 
 from clinic.audit import audit_creation, audit_record
@@ -16,6 +16,7 @@ from clinic.services.auth import (
     login_failure_record,
     login_locked_out,
 )
+from clinic.services.closures import CLOSURE_EXISTS, clinic_closure_create
 from clinic.services.outbox import (
     NOTIFICATION_BACKOFF_MAX_SECONDS,
     NOTIFICATION_BACKOFF_SECONDS,
@@ -40,6 +41,7 @@ from clinic.services.setup import (
 )
 
 __all__ = [
+    "CLOSURE_EXISTS",
     "NOTIFICATION_BACKOFF_MAX_SECONDS",
     "NOTIFICATION_BACKOFF_SECONDS",
     "NOTIFICATION_MAX_ATTEMPTS",
@@ -52,6 +54,7 @@ __all__ = [
     "auth_token_resolve",
     "auth_tokens_purge_expired",
     "chair_create",
+    "clinic_closure_create",
     "clinic_create",
     "clinic_require_access",
     "login_failure_record",

@@ -1,11 +1,14 @@
 """HTTP API of the scheduling app, by sub-domain: sessions (booking, the list, a record,
 rescheduling), status (check-in, completion, cancellation, no-show), slots (availability and
-series) and the calendar feed. Re-exported here: urls.py says `apis.SessionListApi`.
+series), series (a series' record and cancellation), closures (the sessions a closure hits) and
+the calendar feed. Re-exported here: urls.py says `apis.SessionListApi`.
 """
 
 from scheduling.apis.calendar import (
     PatientCalendarApi,
 )
+from scheduling.apis.closures import ClosureAffectedSessionsApi
+from scheduling.apis.series import SeriesCancelApi, SeriesCancelOutputSerializer, SeriesDetailApi
 from scheduling.apis.sessions import (
     BOOKERS,
     RescheduleInputSerializer,
@@ -47,10 +50,14 @@ __all__ = [
     "AvailabilityFilterSerializer",
     "AvailabilityOutputSerializer",
     "CheckInInputSerializer",
+    "ClosureAffectedSessionsApi",
     "PatientCalendarApi",
     "ReasonInputSerializer",
     "RescheduleInputSerializer",
     "SeriesApi",
+    "SeriesCancelApi",
+    "SeriesCancelOutputSerializer",
+    "SeriesDetailApi",
     "SeriesInputSerializer",
     "SeriesOutputSerializer",
     "SeriesSuggestApi",

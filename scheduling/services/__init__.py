@@ -10,6 +10,8 @@ from scheduling.services.booking import (
 )
 from scheduling.services.reminders import session_calendar_event
 from scheduling.services.status import (
+    SeriesCancellation,
+    series_cancel,
     session_cancel,
     session_check_in,
     session_check_opened,
@@ -23,7 +25,9 @@ from scheduling.services.status import (
 
 __all__ = [
     "MAX_SERIES_SESSIONS",
+    "SeriesCancellation",
     "series_book",
+    "series_cancel",
     "session_book",
     "session_calendar_event",
     "session_cancel",

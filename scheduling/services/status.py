@@ -4,13 +4,15 @@ Every status change, whichever app asks for it, goes through `session_lock` (the
 FOR NO KEY UPDATE of the session only, with the action checked against the state machine in
 scheduling/lifecycle.py) and then `session_status_change` (the new status saved, the transition
 and its audit event recorded) in the same transaction. Scheduling's own moves (check-in,
-complete, cancel, no-show) are here; monitoring's clinical gates (start, stop, discharge) add
-their checks and call the same two functions. docs/architecture.md has the table.
+complete, cancel, a series' cancellation, no-show) are here; monitoring's clinical gates
+(start, stop, discharge) add their checks and call the same two functions.
+docs/architecture.md has the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -28,6 +30,8 @@ from clinic.services import (
 from config.errors import ApplicationError, Conflict, Invalid
 from scheduling import lifecycle
 from scheduling.models import (
+    RELEASED_STATUSES,
+    InfusionSeries,
     InfusionSession,
     SessionStatus,
     SessionTransition,
@@ -186,14 +190,63 @@ def session_complete(*, actor: User, session: InfusionSession, reason: str = "")
     )
 
 
-@transaction.atomic(durable=True)
-def session_cancel(*, actor: User, session: InfusionSession, reason: str) -> InfusionSession:
+def _cancel(
+    session: InfusionSession,
+    *,
+    actor: User,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> InfusionSession:
     session = session_lock(session, "cancel")
     session.revision += 1
     notifications_cancel(session=session.pk)
     return session_status_change(
-        session, action="cancel", actor=actor, reason=reason, fields=("revision",)
+        session, action="cancel", actor=actor, reason=reason, details=details, fields=("revision",)
     )
+
+
+@transaction.atomic(durable=True)
+def session_cancel(*, actor: User, session: InfusionSession, reason: str) -> InfusionSession:
+    return _cancel(session, actor=actor, reason=reason)
+
+
+@dataclass(frozen=True)
+class SeriesCancellation:
+    cancelled: list[int]  # the sessions this call cancelled
+    already_begun: list[int]  # checked in or later: left as they were
+
+
+@transaction.atomic(durable=True)
+def series_cancel(*, actor: User, series: InfusionSeries, reason: str) -> SeriesCancellation:
+    """Cancel every session of the series not yet begun (scheduled), each as `session_cancel`
+    would (its reminders cancelled, the reason kept in its transition), all or none. Sessions
+    checked in or later are left as they were and reported; cancelled and no-show ones are
+    passed over, so a second call cancels nothing.
+
+    Locks all the series' sessions first, in id order (two series cancels, or one and a
+    check-in, cannot deadlock), so their statuses read here are the ones changed: a check-in
+    racing this either waits and then finds the session cancelled, or wins and is reported."""
+    sessions = list(
+        InfusionSession.objects.select_for_update(of=("self",), no_key=True)
+        .filter(series=series)
+        .order_by("pk")
+    )
+    cancelled: list[int] = []
+    already_begun: list[int] = []
+    for session in sessions:
+        if session.status == SessionStatus.SCHEDULED:
+            _cancel(session, actor=actor, reason=reason, details={"series": series.pk})
+            cancelled.append(session.pk)
+        elif session.status not in RELEASED_STATUSES:
+            already_begun.append(session.pk)
+    audit_record(
+        actor=actor,
+        action="series_cancel",
+        object_type="series",
+        object_id=series.pk,
+        patient=series.patient_id,
+    )
+    return SeriesCancellation(cancelled=cancelled, already_begun=already_begun)
 
 
 def _mark_no_show(session: InfusionSession, actor: User | None) -> InfusionSession:

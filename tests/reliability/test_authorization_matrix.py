@@ -43,6 +43,7 @@ from clinic.models import (
     Chair,
     Channel,
     Clinic,
+    ClinicClosure,
     Notification,
     NotificationKind,
     Patient,
@@ -53,7 +54,7 @@ from clinic.models import (
 from config.api.permissions import registered_url_objects
 from monitoring.models import Alert, Survey
 from monitoring.services import survey_send
-from scheduling.models import InfusionSession, SessionStatus
+from scheduling.models import InfusionSeries, InfusionSession, SessionStatus
 from tests.authz import ROLES, Route, api_routes, role_table
 from tests.conftest import client_for
 from tests.factories import (
@@ -84,6 +85,8 @@ class Side:
     session: InfusionSession
     alert: Alert
     survey: Survey
+    series: InfusionSeries
+    closure: ClinicClosure
 
 
 def build_side(name: str, *, patient_user: User | None = None) -> Side:
@@ -93,6 +96,7 @@ def build_side(name: str, *, patient_user: User | None = None) -> Side:
     protocol = ProtocolFactory.create(clinic=clinic)
     chair = ChairFactory.create(clinic=clinic)
     now = timezone.now()
+    series = InfusionSeries.objects.create(patient=patient, protocol=protocol, created_by=nurse)
     # Checked in and about to start: the state in which most actions would succeed, so that a
     # request that slipped past scoping would change something the test can see.
     session = SessionFactory.create(
@@ -100,12 +104,26 @@ def build_side(name: str, *, patient_user: User | None = None) -> Side:
         chair=chair,
         protocol=protocol,
         nurse=nurse,
+        series=series,
         starts_at=now + timedelta(minutes=10),
         status=SessionStatus.CHECKED_IN,
         checked_in_at=now - timedelta(minutes=5),
         fasting_confirmed=True,
         escort_confirmed=True,
         weight_kg=Decimal("70.0"),
+    )
+    # The rest of the series, still to come, on a day the clinic closes: what a series cancel
+    # or a closure's affected sessions would reach across clinics if scoping failed.
+    later = SessionFactory.create(
+        patient=patient,
+        chair=chair,
+        protocol=protocol,
+        nurse=nurse,
+        series=series,
+        starts_at=next_weekday_at(9, days_ahead=14),
+    )
+    closure = ClinicClosure.objects.create(
+        clinic=clinic, date=later.starts_at.date(), reason="Staff training"
     )
     alert = Alert.objects.create(
         clinic=clinic,
@@ -130,7 +148,7 @@ def build_side(name: str, *, patient_user: User | None = None) -> Side:
         session=session.pk,
     )
     audit_read(actor=nurse, object_type="patient", object_id=patient.pk, patient=patient)
-    return Side(clinic, patient, protocol, chair, nurse, session, alert, survey)
+    return Side(clinic, patient, protocol, chair, nurse, session, alert, survey, series, closure)
 
 
 # URL keyword -> the Side attribute it names.
@@ -140,10 +158,13 @@ URL_OBJECTS = {
     "protocol_id": "protocol",
     "session_id": "session",
     "alert_id": "alert",
+    "series_id": "series",
+    "closure_id": "closure",
+    "survey_id": "survey",
 }
 
 # What a patient cannot see at all (clinic.selectors, monitoring.selectors), even their own.
-OUTSIDE_A_PATIENTS_SCOPE = {"clinic_id", "protocol_id", "alert_id"}
+OUTSIDE_A_PATIENTS_SCOPE = {"clinic_id", "protocol_id", "alert_id", "closure_id"}
 
 
 # --- How to call each endpoint ------------------------------------------------------------------
@@ -187,6 +208,16 @@ REQUESTS: dict[str, Call] = {
         }
     ),
     f"GET {API}/clinics/{{id}}/": Call(),
+    f"GET {API}/clinics/{{id}}/closures/": Call(),
+    f"POST {API}/clinics/{{id}}/closures/": Call(
+        lambda side: {
+            "date": (next_weekday_at(9) + timedelta(days=1)).date().isoformat(),
+            "opens_at": "12:00",
+            "closes_at": "18:00",
+            "reason": "Staff training in the morning.",
+        }
+    ),
+    f"GET {API}/clinics/{{id}}/closures/{{id}}/affected-sessions/": Call(),
     f"GET {API}/chairs/": Call(
         lambda side: {"clinic": side.clinic.pk}, {"clinic": "clinic"}, filters=True
     ),
@@ -243,8 +274,13 @@ REQUESTS: dict[str, Call] = {
         filters=True,
     ),
     f"GET {API}/sessions/": Call(
-        lambda side: {"clinic": side.clinic.pk, "patient": side.patient.pk},
-        {"clinic": "clinic", "patient": "patient"},
+        lambda side: {
+            "clinic": side.clinic.pk,
+            "patient": side.patient.pk,
+            "chair": side.chair.pk,
+            "nurse": side.nurse.pk,
+        },
+        {"clinic": "clinic", "patient": "patient", "chair": "chair", "nurse": "nurse"},
         filters=True,
     ),
     f"POST {API}/sessions/": Call(
@@ -272,8 +308,9 @@ REQUESTS: dict[str, Call] = {
             "clinic": side.clinic.pk,
             "protocol": side.protocol.pk,
             "date": next_weekday_at(9).date().isoformat(),
+            "patient": side.patient.pk,
         },
-        {"clinic": "clinic", "protocol": "protocol"},
+        {"clinic": "clinic", "protocol": "protocol", "patient": "patient"},
     ),
     f"POST {API}/series/": Call(
         lambda side: {
@@ -284,6 +321,8 @@ REQUESTS: dict[str, Call] = {
         },
         {"patient": "patient", "protocol": "protocol", "chair": "chair"},
     ),
+    f"GET {API}/series/{{id}}/": Call(),
+    f"POST {API}/series/{{id}}/cancel/": Call(lambda side: {"reason": "The patient moved away."}),
     f"GET {API}/series/suggest/": Call(
         lambda side: {"patient": side.patient.pk, "protocol": side.protocol.pk, "count": 2},
         {"patient": "patient", "protocol": "protocol"},
@@ -293,6 +332,7 @@ REQUESTS: dict[str, Call] = {
     f"POST {API}/sessions/{{id}}/start/": Call(),
     f"POST {API}/sessions/{{id}}/stop/": Call(lambda side: {"reason": "Nausea."}),
     f"POST {API}/sessions/{{id}}/discharge/": Call(),
+    f"POST {API}/sessions/{{id}}/confirm-escort/": Call(lambda side: {"name": "Sam Escort"}),
     f"GET {API}/sessions/{{id}}/adverse-events/": Call(),
     f"POST {API}/sessions/{{id}}/adverse-events/": Call(
         lambda side: {"kind": "nausea", "severity": "mild"}
@@ -309,6 +349,7 @@ REQUESTS: dict[str, Call] = {
     f"GET {API}/surveys/": Call(
         lambda side: {"patient": side.patient.pk}, {"patient": "patient"}, filters=True
     ),
+    f"GET {API}/surveys/{{id}}/": Call(),
     f"POST {API}/surveys/": Call(
         lambda side: {"patient": side.patient.pk, "instrument": "phq9"}, {"patient": "patient"}
     ),

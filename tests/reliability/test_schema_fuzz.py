@@ -54,11 +54,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from clinic import services as clinic_services
-from clinic.models import Chair, Patient, Protocol, Role, User
+from clinic.models import Chair, ClinicClosure, Patient, Protocol, Role, User
 from monitoring import services as monitoring_services
 from monitoring.models import AdverseEventKind, AdverseEventSeverity, Alert
 from scheduling import services as scheduling_services
-from scheduling.models import InfusionSession, SessionStatus
+from scheduling.models import InfusionSeries, InfusionSession, SessionStatus
 from tests.factories import (
     TEST_PASSWORD,
     ChairFactory,
@@ -223,7 +223,7 @@ def seed(role: str) -> World:
     # In recovery with a recent normal reading: ready to discharge.
     recovering = _checked_in(patients[4], chairs[3], protocol, nurse, now - timedelta(minutes=50))
     monitoring_services.session_start(actor=nurse, session=recovering)
-    scheduling_services.session_complete(actor=nurse, session=recovering)
+    scheduling_services.session_complete(actor=nurse, session=recovering, reason="Pump alarm")
     monitoring_services.vital_readings_record(
         actor=nurse, session_id=recovering.pk, readings=[_reading(now - timedelta(minutes=1))]
     )
@@ -233,6 +233,28 @@ def seed(role: str) -> World:
 
     away_patient = PatientFactory.create(clinic=away)
     away_session = SessionFactory.create(patient=away_patient)
+
+    # A series (the booked session and one more) and closures, here and there.
+    series = InfusionSeries.objects.create(patient=patients[0], protocol=protocol, created_by=nurse)
+    SessionFactory.create(
+        patient=patients[0],
+        chair=chairs[0],
+        protocol=protocol,
+        series=series,
+        starts_at=next_weekday_at(9, days_ahead=14),
+    )
+    scheduled.series = series
+    scheduled.save(update_fields=["series"])
+    away_series = InfusionSeries.objects.create(
+        patient=away_patient, protocol=away_session.protocol, created_by=nurse
+    )
+    closures = [
+        ClinicClosure.objects.create(clinic=clinic, date=day, reason="Staff training").pk
+        for clinic, day in (
+            (home, next_weekday_at(9, days_ahead=14).date()),
+            (away, next_weekday_at(9).date()),
+        )
+    ]
 
     sessions = [s.pk for s in (scheduled, soon, checked_in, running, recovering, away_session)]
     clinics = [home.pk, away.pk]
@@ -258,6 +280,8 @@ def seed(role: str) -> World:
         "session": sessions,
         "session_id": sessions,
         "alert_id": alerts,
+        "series_id": [series.pk, away_series.pk],
+        "closure_id": closures,
         "token": [token],
         # Values that pass validation, so that creates and transitions get past the serializer.
         "date": [next_week.date().isoformat(), now.date().isoformat()],
