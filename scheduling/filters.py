@@ -18,6 +18,8 @@ from scheduling.models import InfusionSession, SessionStatus
 class SessionFilter(django_filters.FilterSet):
     clinic = IdFilter(field_name="clinic_id")
     patient = IdFilter(field_name="patient_id")
+    chair = IdFilter(field_name="chair_id")
+    nurse = IdFilter(field_name="nurse_id")
     status = django_filters.ChoiceFilter(choices=SessionStatus.choices)
     date = django_filters.DateFilter(method="starting_on")
 

@@ -40,6 +40,11 @@ class ListPage:
         self.view = view
         self.paginator = view.pagination_class()  # type: ignore[attr-defined]
 
+    @property
+    def parameters(self) -> tuple[str, str]:
+        """The query parameters the paginator reads (`cursor`, `page_size`)."""
+        return (self.paginator.cursor_query_param, self.paginator.page_size_query_param)
+
     def cut(self, queryset: QuerySet[M]) -> list[M]:
         page = self.paginator.paginate_queryset(queryset, self.request, view=self.view)
         return list(page or [])
@@ -60,6 +65,8 @@ class ListApi(APIView):
     # declarations; `pagination_class` is how it learns the {"results", "next"} envelope and the
     # `cursor` and `page_size` parameters. No docstring here: drf-spectacular would publish it as
     # every list's description.
+    # A query parameter that is neither a filter nor the paginator's is a 400 `invalid_filter`
+    # (config/api/validation.py).
     pagination_class = CursorPagination
     list_operation_id: ClassVar[str]
     filter_serializer_class: ClassVar[type[serializers.Serializer] | None] = None
@@ -80,9 +87,8 @@ class ListApi(APIView):
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
-        query = self.filter_serializer_class
-        filters = validated_query(query, request) if query is not None else {}
         page = ListPage(request=request, view=self)
+        filters = validated_query(self.filter_serializer_class, request, also_known=page.parameters)
         rows = self.rows(user=caller(request), filters=filters, page=page)
         return page.response(rows, self.output_serializer_class)
 

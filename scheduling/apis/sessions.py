@@ -94,6 +94,8 @@ class SessionFilterSerializer(serializers.Serializer):
     date = CalendarDateField(required=False)
     patient = serializers.IntegerField(required=False, min_value=1)
     status = serializers.ChoiceField(choices=SessionStatus.choices, required=False)
+    chair = serializers.IntegerField(required=False, min_value=1)
+    nurse = serializers.IntegerField(required=False, min_value=1)
 
 
 class RescheduleInputSerializer(serializers.Serializer):
