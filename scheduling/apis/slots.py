@@ -47,14 +47,44 @@ def slot_json(slot: Slot) -> dict[str, Any]:
     }
 
 
+class AvailableSlotOutputSerializer(SlotOutputSerializer):
+    """A free start on one chair, with the chair's name, the start on the clinic's clock and the
+    nurses free to take the patient then. (offered_slot_json writes it.)"""
+
+    chair_name = serializers.CharField()
+    local_start = serializers.DateTimeField(
+        help_text="The start on the clinic's clock, with its UTC offset."
+    )
+    nurses = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The clinic's nurses who could take the patient then (concurrent-patient limit).",
+    )
+
+
+def offered_slot_json(offered: selectors.OfferedSlot) -> dict[str, Any]:
+    """A free start of the availability list, written by hand like slot_json."""
+    return {
+        **slot_json(offered.slot),
+        "chair_name": offered.chair_name,
+        "local_start": offered.local_start.isoformat(),
+        "nurses": offered.nurse_ids,
+    }
+
+
 class AvailabilityFilterSerializer(serializers.Serializer):
     clinic = serializers.IntegerField(min_value=1)
     protocol = serializers.IntegerField(min_value=1)
     date = CalendarDateField()
+    patient = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Only starts this patient could take: apart from their bookings by the "
+        "clinic's minimum hours between infusions.",
+    )
 
 
 class AvailabilityOutputSerializer(serializers.Serializer):
-    results = SlotOutputSerializer(many=True)
+    results = AvailableSlotOutputSerializer(many=True)
 
 
 class SeriesInputSerializer(serializers.Serializer):
@@ -111,14 +141,15 @@ class AvailabilityApi(APIView):
     )
     def get(self, request: Request) -> Response:
         wanted = validated_query(AvailabilityFilterSerializer, request)
-        user = caller(request)
-        clinic = clinic_selectors.clinic_get(user=user, clinic_id=wanted["clinic"])
-        protocol = clinic_selectors.protocol_get(user=user, protocol_id=wanted["protocol"])
-        _require_offered(protocol=protocol, clinic=clinic)
-        slots = selectors.availability(
-            clinic=clinic, protocol=protocol, day=wanted["date"], now=timezone.now()
+        offered = selectors.availability_read(
+            user=caller(request),
+            clinic_id=wanted["clinic"],
+            protocol_id=wanted["protocol"],
+            patient_id=wanted.get("patient"),
+            day=wanted["date"],
+            now=timezone.now(),
         )
-        return Response({"results": [slot_json(slot) for slot in slots]})
+        return Response({"results": [offered_slot_json(slot) for slot in offered]})
 
 
 class SeriesApi(APIView):
