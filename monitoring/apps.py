@@ -9,10 +9,11 @@ class MonitoringConfig(AppConfig):
         from config.api.permissions import register_url_object
         from config.errors import register_constraint_error
         from config.health import register_readiness_warnings
-        from monitoring.selectors import alert_get
+        from monitoring.selectors import alert_get, survey_get
         from monitoring.selectors.paging import paging_warnings
 
         register_url_object("alert_id", alert_get)
+        register_url_object("survey_id", survey_get)
         # "no reachable clinician for clinic X": a critical page there would reach nobody.
         register_readiness_warnings(paging_warnings)
 

@@ -38,6 +38,7 @@ INFUSION_ALPHA = 0.15
 INFUSION_LABEL_COLOUR = "#0277bd"
 BAND_LABEL_COLOUR = "#555555"
 SCORE_COLOUR = "#37474f"
+SAFETY_LABEL = "PHQ-9 item 9 ≥ 1 (thoughts of self-harm)"
 # Questionnaire severity bands, least to most severe.
 SEVERITY_COLOURS = ("#e8f5e9", "#f9fbe7", "#fff8e1", "#fff3e0", "#ffebee")
 
@@ -83,6 +84,7 @@ class Band:
 class ScorePoint:
     at: datetime
     total: int
+    safety_flag: bool = False  # the instrument's safety item answered 1 or more (PHQ-9 item 9)
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,9 @@ def outcomes_chart_svg(
     image_format: ImageFormat = "svg",
 ) -> bytes:
     """One panel per questionnaire (in the order of `series`): totals over time against
-    the instrument's severity bands, with the infusion dates marked."""
+    the instrument's severity bands, with the infusion dates marked, and a score whose safety
+    item was answered (PHQ-9 item 9, thoughts of self-harm) marked apart: a clinician scanning
+    the chart must not read it as just another point on the line."""
     times = [p.at for points in series.values() for p in points] + list(infusion_dates)
     _require_aware(times)
 
@@ -210,6 +214,7 @@ def outcomes_chart_svg(
         fig = Figure(figsize=(9, 2.2 + 2.6 * max(len(series), 1)), layout="constrained")
         fig.suptitle(title, fontsize=13)
         axes = fig.subplots(max(len(series), 1), 1, sharex=True, squeeze=False)[:, 0]
+        any_flag_labelled = False
         for ax, (instrument, points) in zip(axes, series.items(), strict=False):
             ax.set_gid(_element_id("panel", instrument))
             _draw_severity_bands(ax, instrument, bands.get(instrument, ()), max_scores[instrument])
@@ -230,6 +235,8 @@ def outcomes_chart_svg(
                 label="total score" if ax is axes[0] else None,
                 gid=_element_id("score", instrument),
             )
+            _draw_safety_flags(ax, instrument, scores, label=not any_flag_labelled)
+            any_flag_labelled = any_flag_labelled or any(p.safety_flag for p in scores)
             if not scores:
                 ax.text(0.5, 0.5, "No scores yet", transform=ax.transAxes, ha="center")
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -246,7 +253,7 @@ def outcomes_chart_svg(
         else:
             bottom.set_xticks([])
         if series:
-            fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+            fig.legend(loc="outside lower center", ncols=3, fontsize=8, frameon=False)
         else:
             axes[0].text(0.5, 0.5, "No scores yet", transform=axes[0].transAxes, ha="center")
         return _render(fig, image_format)
@@ -385,6 +392,26 @@ def _draw_alerts(ax: Axes, alerts: Sequence[ChartAlert], panel: str, *, label: b
             gid=_element_id("alert", str(index), alert.severity, panel),
         )
         labelled.add(alert.severity)
+
+
+def _draw_safety_flags(
+    ax: Axes, instrument: str, scores: Sequence[ScorePoint], *, label: bool
+) -> None:
+    flagged = [p for p in scores if p.safety_flag]
+    if not flagged:
+        return
+    ax.plot(
+        [_num(p.at) for p in flagged],
+        [p.total for p in flagged],
+        linestyle="none",
+        marker="D",
+        markersize=11,
+        markerfacecolor=CRITICAL_COLOUR,
+        markeredgecolor="white",
+        zorder=3,  # over the score's own marker
+        label=SAFETY_LABEL if label else None,
+        gid=_element_id("safety", instrument),
+    )
 
 
 def _draw_severity_bands(

@@ -29,5 +29,6 @@ urlpatterns = [
     ),
     path("instruments/", apis.InstrumentListApi.as_view(), name="instrument-list"),
     path("surveys/", apis.SurveyListApi.as_view(), name="survey-list"),
+    path("surveys/<int:survey_id>/", apis.SurveyDetailApi.as_view(), name="survey-detail"),
     path("public/surveys/<str:token>/", apis.PublicSurveyApi.as_view(), name="public-survey"),
 ]

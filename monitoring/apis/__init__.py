@@ -22,6 +22,7 @@ from monitoring.apis.surveys import (
     PatientOutcomesApi,
     PatientOutcomesChartApi,
     PublicSurveyApi,
+    SurveyDetailApi,
     SurveyListApi,
 )
 from monitoring.apis.vitals import (
@@ -48,6 +49,7 @@ __all__ = [
     "SessionStopApi",
     "SessionSummaryApi",
     "SessionVitalsApi",
+    "SurveyDetailApi",
     "SurveyListApi",
     "VitalReadingInputSerializer",
     "VitalReadingOutputSerializer",

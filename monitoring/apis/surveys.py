@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from clinic import selectors as clinic_selectors
 from clinic.apis import ALL_STAFF, EVERYONE, ListApi, ListPage, caller
-from clinic.models import User
+from clinic.models import Role, User
 from config.api.fields import AwareDateTimeField, ScopedPrimaryKeyRelatedField
 from config.api.schema import ERROR_RESPONSES, api_operation, whole_list
 from config.api.validation import validated_body
@@ -24,6 +24,7 @@ from config.request_context import client_ip_of
 from monitoring import charts, instruments, selectors, services
 from monitoring.models import (
     Survey,
+    SurveySource,
     SurveyStatus,
 )
 from monitoring.public import public_rate_check
@@ -130,6 +131,56 @@ class SurveyListApi(ListApi):
         survey, raw = services.survey_send(actor=caller(request), **values)
         body = SurveyCreatedOutputSerializer(survey, context={"raw_token": raw}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SurveyItemAnswerOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    text = serializers.CharField(help_text="The item's published wording.")
+    loinc = serializers.CharField(allow_null=True)
+    scored = serializers.BooleanField(help_text="Counts towards the total.")
+    answer = serializers.IntegerField(allow_null=True, help_text="Null: not answered.")
+    answer_text = serializers.CharField(allow_null=True, help_text="The answer's wording.")
+
+
+class SurveyDetailOutputSerializer(serializers.Serializer):
+    """A survey with its answers item by item. `source` is added in get_fields(): it is the name
+    of the serializer's own attribute."""
+
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField()
+    instrument = serializers.CharField()
+    status = serializers.ChoiceField(choices=SurveyStatus.choices)
+    session = serializers.IntegerField(allow_null=True)
+    due_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    total_score = serializers.IntegerField(allow_null=True)
+    severity = serializers.CharField(allow_null=True)
+    safety_item = serializers.IntegerField(
+        allow_null=True, help_text="The item whose answer of 1 or more raises a critical alert."
+    )
+    safety_flag = serializers.BooleanField(
+        allow_null=True, help_text="The safety item was answered 1 or more (null: unanswered)."
+    )
+    items = SurveyItemAnswerOutputSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), "source": serializers.ChoiceField(SurveySource.choices)}
+
+
+class SurveyDetailApi(APIView):
+    allowed_roles = {"GET": {Role.CLINICIAN}}
+
+    @api_operation(
+        "surveys_retrieve",
+        description="One questionnaire with its answers item by item, total, severity and "
+        "the item-9 safety flag (clinician).",
+        responses={200: SurveyDetailOutputSerializer},
+    )
+    def get(self, request: Request, survey_id: int) -> Response:
+        survey = selectors.survey_read(user=caller(request), survey_id=survey_id)
+        return Response(SurveyDetailOutputSerializer(survey).data)
 
 
 class PublicSurveyOutputSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Reads of questionnaires: surveys in scope, a survey by its link's token, outcomes."""
+"""Reads of questionnaires: surveys in scope, a survey's answers item by item, a survey by its
+link's token, outcomes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from clinic.audit import audit_read
 from clinic.filters import filtered
 from clinic.models import Patient, User
 from clinic.selectors import in_caller_scope, patient_get
-from config.errors import Conflict, Gone, NotFound
+from config.errors import Conflict, Gone, NotFound, get_or_not_found
 from monitoring import charts, instruments
 from monitoring.filters import SurveyFilter
 from monitoring.models import (
@@ -32,6 +33,55 @@ def survey_token_hash(raw_token: str) -> str:
 def survey_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Survey]:
     """The surveys in the caller's scope, narrowed by `filters` (monitoring/filters.py)."""
     return filtered(SurveyFilter, in_caller_scope(Survey.objects.all(), user=user), filters)
+
+
+def survey_get(*, user: User, survey_id: object) -> Survey:
+    """The survey in the caller's scope, unaudited (for the permission class, which looks a
+    URL's survey up before refusing a role). Reading its answers is survey_read."""
+    return get_or_not_found(survey_list(user=user), pk=survey_id)
+
+
+def survey_read(*, user: User, survey_id: object) -> dict[str, Any]:
+    """The survey in the caller's scope with its answers item by item: each of the instrument's
+    items (number, published wording, LOINC code) with the answer given and its wording (None
+    while unanswered, and for an optional item left out), and the total, severity and safety
+    flag (an answer of 1 or more on PHQ-9 item 9). One query; the read is audited."""
+    survey = get_or_not_found(survey_list(user=user).select_related("response"), pk=survey_id)
+    audit_read(actor=user, object_type="survey", object_id=survey.pk, patient=survey.patient_id)
+    instrument = instruments.get(survey.instrument)
+    response: SurveyResponse | None = getattr(survey, "response", None)  # None: not answered
+    answers = list(response.answers) if response is not None else []
+    items = []
+    for item in instrument.items:
+        answer = answers[item.number - 1] if item.number <= len(answers) else None
+        wording = {option.value: option.text for option in item.options}
+        items.append(
+            {
+                "number": item.number,
+                "text": item.text,
+                "loinc": item.loinc,
+                "scored": item.scored,
+                "answer": answer,
+                "answer_text": wording.get(answer) if answer is not None else None,
+            }
+        )
+    return {
+        "id": survey.pk,
+        "patient": survey.patient_id,
+        "instrument": survey.instrument,
+        "status": survey.status,
+        "source": survey.source,
+        "session": survey.session_id,
+        "due_at": survey.due_at,
+        "expires_at": survey.expires_at,
+        "created_at": survey.created_at,
+        "completed_at": survey.completed_at,
+        "total_score": response.total_score if response is not None else None,
+        "severity": response.severity if response is not None else None,
+        "safety_item": instrument.safety_item,
+        "safety_flag": response.safety_flag if response is not None else None,
+        "items": items,
+    }
 
 
 def survey_by_token(*, raw_token: str) -> Survey | None:
@@ -76,6 +126,7 @@ def _outcomes(patient: Patient) -> dict[str, Any]:
                     "completed_at": r.completed_at,
                     "total_score": r.total_score,
                     "severity": r.severity,
+                    "safety_flag": r.safety_flag,
                 }
                 for r in mine
             ],
@@ -89,7 +140,11 @@ def _outcomes_chart_data(patient: Patient) -> dict[str, Any]:
     for code, outcome in outcomes.items():
         instrument = instruments.get(code)
         series[instrument.name] = [
-            charts.ScorePoint(at=score["completed_at"], total=score["total_score"])
+            charts.ScorePoint(
+                at=score["completed_at"],
+                total=score["total_score"],
+                safety_flag=score["safety_flag"],
+            )
             for score in outcome["scores"]
         ]
         bands[instrument.name] = [
