@@ -172,11 +172,13 @@ def test_broker_down_while_vitals_bookings_and_surveys_arrive_then_all_goes_out_
     alerts = sorted(Alert.objects.values_list("parameter", "severity"))
     assert alerts == [("phq9_item9", "critical"), ("systolic", "critical")]
     due = Notification.objects.filter(scheduled_for__lte=timezone.now())
-    # Pages for the reading (nurse + clinician) and for item 9 (clinician), and the booked
-    # session's two reminders, sent; the survey link is not, the survey being answered already.
+    # Pages for the reading (nurse + clinician) and for item 9 (clinician), the booked
+    # session's two reminders and its patient's two baseline questionnaire links (created with
+    # the booking), sent; the answered survey's link is not, the survey being answered already.
     assert sorted(due.values_list("kind", "status")) == sorted(
         [("alert", "sent")] * 3
         + [("appointment_reminder", "sent")] * 2
+        + [("survey_link", "sent")] * 2
         + [("survey_link", "cancelled")]
     )
     sent = sms_sent(worker_sms_file)
