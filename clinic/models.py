@@ -160,6 +160,11 @@ class User(AbstractUser):
     def effective_role(self) -> str:
         return Role.ADMIN.value if self.is_superuser else str(self.role)
 
+    @property
+    def reachable(self) -> bool:
+        """Whether a page can reach them: an SMS number or an e-mail address on file."""
+        return bool(self.phone or self.email)
+
 
 class Chair(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="chairs")

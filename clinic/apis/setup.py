@@ -139,6 +139,10 @@ class StaffInputSerializer(serializers.Serializer):
 
 class StaffOutputSerializer(serializers.ModelSerializer):
     role = serializers.CharField(source="effective_role")
+    reachable = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether a critical page can reach them: a phone or an e-mail is on file.",
+    )
 
     class Meta:
         model = User
@@ -152,6 +156,7 @@ class StaffOutputSerializer(serializers.ModelSerializer):
             "email",
             "phone",
             "is_active",
+            "reachable",
         ]
 
 

@@ -9,7 +9,6 @@ from monitoring.selectors.alerts import (
 from monitoring.selectors.paging import (
     clinics_without_reachable_clinician,
     paging_warnings,
-    reachable,
 )
 from monitoring.selectors.records import (
     PEAK_CHECK_AFTER,
@@ -50,7 +49,6 @@ __all__ = [
     "paging_warnings",
     "patient_outcomes",
     "patient_outcomes_chart_data",
-    "reachable",
     "reading_list",
     "session_baselines",
     "session_chart_data",

@@ -10,11 +10,6 @@ from django.db.models import Q
 from clinic.models import Clinic, Role, User
 
 
-def reachable(user: User) -> bool:
-    """Whether a page can reach this person (SMS or e-mail)."""
-    return bool(user.phone or user.email)
-
-
 def clinics_without_reachable_clinician(clinics: Iterable[Clinic] | None = None) -> list[Clinic]:
     """The clinics (of `clinics`, or all) with no active clinician who has a phone or an e-mail.
     One query."""

@@ -76,3 +76,11 @@ def test_the_demo_staff_can_be_paged() -> None:
     assert staff.count() == 4
     assert all(user.email or user.phone for user in staff)
     assert clinics_without_reachable_clinician() == []
+
+
+@pytest.mark.django_db
+def test_the_staff_list_shows_who_cannot_be_paged(api_as, make_user, clinic) -> None:
+    silent = make_user(role=Role.CLINICIAN, clinics=[clinic], email="", phone="")
+    paged = make_user(role=Role.CLINICIAN, clinics=[clinic], email="", phone="+15550004444")
+    rows = {row["id"]: row for row in api_as("admin").get("/api/v1/staff/").json()["results"]}
+    assert rows[silent.pk]["reachable"] is False and rows[paged.pk]["reachable"] is True
