@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from clinic.admin import CLINIC_FILTER, ReadOnlyRecordAdmin, clinic_time
 from monitoring.models import (
+    MEASUREMENTS,
     AdverseEvent,
     Alert,
     AlertEscalation,
@@ -15,23 +16,13 @@ from monitoring.models import (
     VitalReading,
 )
 
-MEASUREMENT_COLUMNS = [
-    "systolic",
-    "diastolic",
-    "heart_rate",
-    "spo2",
-    "respiratory_rate",
-    "temperature_c",
-    "consciousness",
-]
-
 
 @admin.register(VitalReading)
 class VitalReadingAdmin(ReadOnlyRecordAdmin):
     clinic_path = "session__clinic"
     audit_object_type = "vital_reading"
     patient_id_path = "session.patient_id"
-    list_display = ["taken_at_local", "session", "session__patient", *MEASUREMENT_COLUMNS, "flags"]
+    list_display = ["taken_at_local", "session", "session__patient", *MEASUREMENTS, "flags"]
     list_select_related = ["session__patient"]
     ordering = ["-taken_at"]
     readonly_fields = [
@@ -41,7 +32,7 @@ class VitalReadingAdmin(ReadOnlyRecordAdmin):
         "received_at_local",
         "recorded_by",
         "device_id",
-        *MEASUREMENT_COLUMNS,
+        *MEASUREMENTS,
         "on_oxygen",
         "supersedes",
         "flags",

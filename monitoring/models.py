@@ -34,15 +34,16 @@ PLAUSIBLE = {
     "respiratory_rate": (4, 60),
 }
 PLAUSIBLE_TEMPERATURE_C = ("30.0", "45.0")
-MEASUREMENTS = (
+# What a reading measures: the numbers, then consciousness (a level, not a number).
+NUMERIC_MEASUREMENTS = (
     "systolic",
     "diastolic",
     "heart_rate",
     "spo2",
     "respiratory_rate",
     "temperature_c",
-    "consciousness",
 )
+MEASUREMENTS = (*NUMERIC_MEASUREMENTS, "consciousness")
 
 
 def _plausible(field: str) -> Q:

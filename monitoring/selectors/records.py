@@ -12,6 +12,7 @@ from clinic.models import User
 from monitoring import charts
 from monitoring.judgement import session_thresholds
 from monitoring.models import (
+    NUMERIC_MEASUREMENTS,
     AdverseEvent,
     Alert,
     InfusionStart,
@@ -29,14 +30,7 @@ PEAK_CHECK_WINDOW = timedelta(minutes=10)
 # The measured values whose highest and lowest reading the summary reports (consciousness is a
 # level, not a number). Both ends of each: a low blood pressure, heart rate or respiratory rate
 # matters as much as a high one; for SpO2 the lowest is the one that matters.
-SUMMARY_EXTREMES = (
-    "systolic",
-    "diastolic",
-    "heart_rate",
-    "spo2",
-    "respiratory_rate",
-    "temperature_c",
-)
+SUMMARY_EXTREMES = NUMERIC_MEASUREMENTS
 
 
 def adverse_event_list(*, session: InfusionSession) -> QuerySet[AdverseEvent]:
