@@ -58,6 +58,17 @@ def client_for(user: User) -> APIClient:
     return client
 
 
+def book_session(api: APIClient, patient: Any, protocol: Any, chair: Any, starts_at: Any) -> Any:
+    """POST /sessions/: book one session through the API; the response, whatever its status."""
+    payload = {
+        "patient": patient.pk,
+        "protocol": protocol.pk,
+        "chair": chair.pk,
+        "starts_at": starts_at.isoformat(),
+    }
+    return api.post("/api/v1/sessions/", payload, format="json")
+
+
 @pytest.fixture
 def api_as(make_user: Callable[..., User], clinic: Clinic) -> Callable[..., APIClient]:
     """api_as("nurse") -> a client logged in as a new nurse of `clinic`."""

@@ -11,6 +11,7 @@ from clinic.models import Notification
 from monitoring.models import Survey
 from monitoring.services import surveys_create_baselines
 from scheduling.models import SessionStatus
+from tests.conftest import book_session
 from tests.factories import (
     ChairFactory,
     PatientFactory,
@@ -25,18 +26,6 @@ def monday_9am():
     return next_weekday_at(9)
 
 
-def book(api, patient, chair, protocol, starts_at):
-    payload = {
-        "patient": patient.pk,
-        "protocol": protocol.pk,
-        "chair": chair.pk,
-        "starts_at": starts_at.isoformat(),
-    }
-    response = api.post("/api/v1/sessions/", payload, format="json")
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
 @pytest.mark.django_db
 def test_the_first_booking_creates_the_baseline_at_once(api_as, clinic, monday_9am) -> None:
     patient = PatientFactory.create(
@@ -44,11 +33,12 @@ def test_the_first_booking_creates_the_baseline_at_once(api_as, clinic, monday_9
     )
     chair, protocol = ChairFactory.create(clinic=clinic), ProtocolFactory.create(clinic=clinic)
     scheduler = api_as("scheduler")
-    book(scheduler, patient, chair, protocol, monday_9am)
+    assert book_session(scheduler, patient, protocol, chair, monday_9am).status_code == 201
     baseline = Survey.objects.filter(patient=patient, source="baseline")
     assert sorted(baseline.values_list("instrument", flat=True)) == ["gad7", "phq9"]
     assert Notification.objects.filter(patient=patient, kind="survey_link").count() == 2
-    book(scheduler, patient, chair, protocol, monday_9am + timedelta(days=2))
+    two_days_later = monday_9am + timedelta(days=2)
+    assert book_session(scheduler, patient, protocol, chair, two_days_later).status_code == 201
     assert baseline.count() == 2  # one baseline per patient, not per booking
     assert surveys_create_baselines() == 0  # nothing left for the sweep
 
@@ -66,12 +56,13 @@ def test_no_baseline_once_an_infusion_has_started_or_when_the_clinic_turns_it_of
     )
     chair, protocol = ChairFactory.create(clinic=clinic), ProtocolFactory.create(clinic=clinic)
     scheduler = api_as("scheduler")
-    book(scheduler, treated, chair, protocol, monday_9am)
+    assert book_session(scheduler, treated, protocol, chair, monday_9am).status_code == 201
     assert not Survey.objects.filter(patient=treated).exists()
     clinic.survey_baseline_enabled = False
     clinic.save()
     fresh = PatientFactory.create(clinic=clinic)
-    book(scheduler, fresh, chair, protocol, monday_9am + timedelta(days=1))
+    next_day = monday_9am + timedelta(days=1)
+    assert book_session(scheduler, fresh, protocol, chair, next_day).status_code == 201
     assert not Survey.objects.filter(patient=fresh).exists()
 
 

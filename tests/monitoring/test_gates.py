@@ -15,22 +15,7 @@ from monitoring.services import vital_readings_flag
 from scheduling.models import InfusionSession, SessionStatus
 from tests.conftest import client_for
 
-from .conftest import reading
-
-
-def act(user, session, action, body=None):
-    return client_for(user).post(
-        f"/api/v1/sessions/{session.pk}/{action}/", body or {}, format="json"
-    )
-
-
-def vitals(user, session, **values):
-    payload = reading(**values)
-    response = client_for(user).post(
-        f"/api/v1/sessions/{session.pk}/vitals/", payload, format="json"
-    )
-    assert response.status_code == 201, response.json()
-    return payload
+from .conftest import act, reading, vitals
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ import pytest
 
 from clinic.models import ClinicClosure, Role
 from scheduling.availability import ClinicHours, PatientSpacing, free_slots, suggest_series
-from tests.conftest import client_for
+from tests.conftest import book_session, client_for
 from tests.factories import PatientFactory
 from tests.scheduling.test_concurrency import race
 
@@ -20,16 +20,6 @@ NEW_YORK_HOURS: dict[str, Any] = {
     "closing_time": time(18),
     "open_weekdays": frozenset(range(5)),
 }
-
-
-def book(api, patient, protocol, chair, starts_at: datetime):
-    payload = {
-        "patient": patient.pk,
-        "protocol": protocol.pk,
-        "chair": chair.pk,
-        "starts_at": starts_at.isoformat(),
-    }
-    return api.post("/api/v1/sessions/", payload, format="json")
 
 
 # --- Spacing --------------------------------------------------------------------------------
@@ -45,8 +35,8 @@ def test_a_patients_second_infusion_keeps_the_gap(
 ) -> None:
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    assert book(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
-    second = book(
+    assert book_session(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
+    second = book_session(
         scheduler, patient, protocol, chairs[1], monday_9am + timedelta(hours=hours_later)
     )
     assert second.status_code == expected, second.json()
@@ -62,22 +52,24 @@ def test_the_same_day_afternoon_is_refused_and_the_gap_is_a_clinic_setting(
 ) -> None:
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    assert book(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
+    assert book_session(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
     afternoon = monday_9am + timedelta(hours=5)
-    assert book(scheduler, patient, protocol, chairs[1], afternoon).json()["conflict"] == (
+    assert book_session(scheduler, patient, protocol, chairs[1], afternoon).json()["conflict"] == (
         "patient_interval"
     )
     clinic.min_hours_between_infusions = 4
     clinic.save()
-    assert book(scheduler, patient, protocol, chairs[1], afternoon).status_code == 201
+    assert book_session(scheduler, patient, protocol, chairs[1], afternoon).status_code == 201
 
 
 @pytest.mark.django_db
 def test_an_overlap_is_still_named_patient(api_as, clinic, chairs, protocol, monday_9am) -> None:
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    assert book(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
-    again = book(scheduler, patient, protocol, chairs[1], monday_9am + timedelta(minutes=15))
+    assert book_session(scheduler, patient, protocol, chairs[0], monday_9am).status_code == 201
+    again = book_session(
+        scheduler, patient, protocol, chairs[1], monday_9am + timedelta(minutes=15)
+    )
     assert again.json()["conflict"] == "patient"
 
 
@@ -85,10 +77,10 @@ def test_an_overlap_is_still_named_patient(api_as, clinic, chairs, protocol, mon
 def test_a_cancelled_session_does_not_count(api_as, clinic, chairs, protocol, monday_9am) -> None:
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    first = book(scheduler, patient, protocol, chairs[0], monday_9am).json()
+    first = book_session(scheduler, patient, protocol, chairs[0], monday_9am).json()
     scheduler.post(f"/api/v1/sessions/{first['id']}/cancel/", {"reason": "ill"}, format="json")
     later = monday_9am + timedelta(hours=3)
-    assert book(scheduler, patient, protocol, chairs[1], later).status_code == 201
+    assert book_session(scheduler, patient, protocol, chairs[1], later).status_code == 201
 
 
 @pytest.mark.django_db
@@ -97,8 +89,10 @@ def test_a_reschedule_keeps_the_gap_but_not_against_itself(
 ) -> None:
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    first = book(scheduler, patient, protocol, chairs[0], monday_9am).json()
-    second = book(scheduler, patient, protocol, chairs[0], monday_9am + timedelta(days=2)).json()
+    first = book_session(scheduler, patient, protocol, chairs[0], monday_9am).json()
+    second = book_session(
+        scheduler, patient, protocol, chairs[0], monday_9am + timedelta(days=2)
+    ).json()
     moved = scheduler.post(
         f"/api/v1/sessions/{first['id']}/reschedule/",
         {"starts_at": (monday_9am + timedelta(hours=2)).isoformat()},
@@ -190,7 +184,9 @@ def test_a_closed_day_refuses_bookings_and_offers_nothing(
     day = monday_9am.astimezone(clinic.zone).date()
     ClinicClosure.objects.create(clinic=clinic, date=day, reason="Christmas Day")
     scheduler = api_as("scheduler")
-    response = book(scheduler, PatientFactory.create(clinic=clinic), protocol, chair, monday_9am)
+    response = book_session(
+        scheduler, PatientFactory.create(clinic=clinic), protocol, chair, monday_9am
+    )
     body = response.json()
     assert response.status_code == 409
     assert (body["code"], body["conflict"]) == ("slot_conflict", "closure")
@@ -211,10 +207,10 @@ def test_a_partial_closure_keeps_its_hours_open(
     )
     scheduler = api_as("scheduler")
     patient = PatientFactory.create(clinic=clinic)
-    morning = book(scheduler, patient, protocol, chair, monday_9am)
+    morning = book_session(scheduler, patient, protocol, chair, monday_9am)
     assert morning.json()["conflict"] == "closure"
     noon = monday_9am.astimezone(clinic.zone).replace(hour=12)
-    assert book(scheduler, patient, protocol, chair, noon).status_code == 201
+    assert book_session(scheduler, patient, protocol, chair, noon).status_code == 201
     slots = scheduler.get(
         f"/api/v1/availability/?clinic={clinic.pk}&protocol={protocol.pk}&date={day}"
     ).json()["results"]
