@@ -91,6 +91,20 @@ def clinic_time(field: str, description: str) -> Callable[[Any, Any], str]:
     return local
 
 
+class ViewOnly:
+    """A mixin, first among the bases: no adding, changing or deleting from the admin (the
+    services write these rows)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class RoleAdmin(admin.ModelAdmin):
     """Clinic admins (role admin, is_staff) manage set-up without per-model permissions."""
 
@@ -183,18 +197,9 @@ class ClinicScopedAdmin(AuditedAdmin):
         return response
 
 
-class ReadOnlyRecordAdmin(ClinicScopedAdmin):
+class ReadOnlyRecordAdmin(ViewOnly, ClinicScopedAdmin):
     """Rows the services write: viewed here, never added, changed or deleted. The change page
     shows `readonly_fields`, in order (datetimes through `clinic_time`)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return list(self.get_readonly_fields(request, obj))
@@ -350,7 +355,7 @@ class StaffAdmin(AuditedAdmin, UserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(RoleAdmin):
+class AuditEventAdmin(ViewOnly, RoleAdmin):
     """An event about a patient is shown in the patient's clinic's zone, others (logins) in
     the viewer's."""
 
@@ -378,15 +383,6 @@ class AuditEventAdmin(RoleAdmin):
                 F("patient__clinic__timezone"), Value(viewer_timezone(request))
             )
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Notification)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from clinic.admin import (
     CLINIC_FILTER,
     ReadOnlyRecordAdmin,
+    ViewOnly,
     clinic_local,
     clinic_time,
     is_clinic_admin,
@@ -21,7 +22,7 @@ from scheduling.models import InfusionSeries, InfusionSession, SessionTransition
 TRANSITION_FIELDS = ("at_local", "action", "from_status", "to_status", "actor", "reason", "details")
 
 
-class SessionTransitionInline(admin.TabularInline):
+class SessionTransitionInline(ViewOnly, admin.TabularInline):
     """The session's history, on its page."""
 
     model = SessionTransition
@@ -39,15 +40,6 @@ class SessionTransitionInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_clinic_admin(request) or super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(InfusionSession)
