@@ -179,10 +179,11 @@ def discharge_check(session: InfusionSession, now: datetime) -> DischargeCheck:
         )
     values = {name: value for name, (value, _) in latest.items()}
     reading = rules.Reading(**{k: v for k, v in values.items() if k != "consciousness"})
-    if not rules.within_warning_limits(reading, session_thresholds(session)):
-        flagged = ", ".join(
-            flag.message for flag in rules.vital_flags(reading, session_thresholds(session))
-        )
+    # A vital flag is exactly a breach of a warning or critical limit (rules.within_warning_
+    # limits): the flags are the criterion and its explanation at once.
+    out_of_limits = rules.vital_flags(reading, session_thresholds(session))
+    if out_of_limits:
+        flagged = " ".join(flag.message for flag in out_of_limits)
         unmet.append(("vitals_in_limits", f"Not within the warning limits: {flagged}"))
     if values.get("consciousness") != "alert":
         unmet.append(
